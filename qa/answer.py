@@ -1,0 +1,189 @@
+"""Ranked evidence -> an Answer: decide (answer, compare, define, refuse), pick the sentences to
+quote, and render markdown. Every quote is an exact substring of its entry's definition."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .chunk import split_sentences
+from .retrieve import EntryEvidence, Mention, Retriever
+from .types import Answer, Citation, Entry
+
+
+@dataclass
+class Policy:
+    """Refusal and citation thresholds, calibrated on the dev set (`qa eval`, README)."""
+
+    min_dense: float = 0.45  # answer on meaning alone above this cosine
+    min_dense_named: float = 0.30  # answer a question naming an entry above this
+    unknown_subject_dense: float = 0.70  # "what is X" with X no entry's name needs this much
+    cite_margin: float = 0.06  # cite runners-up this close to the best
+    unsure_margin: float = 0.02  # "did you mean A or B?" below this gap, when nothing was named
+    max_citations: int = 3
+    max_quotes: int = 2
+    quote_margin: float = 0.08
+
+
+def _escape(text: str) -> str:
+    """Glossary text and questions are shown as text, never as HTML."""
+    return html.escape(text, quote=False)
+
+
+def _render_quote(quote: str, entry: Entry) -> str:
+    text = _escape(quote)
+    for span in entry.completed:
+        if span and span in quote:
+            text = text.replace(_escape(span), f"*{_escape(span)}*†")
+    return text
+
+
+def _footnote(entries: list[Entry], quotes: list[list[str]]) -> str:
+    marked = any(span in q for entry, qs in zip(entries, quotes) for q in qs for span in entry.completed if span)
+    return "\n\n† *Words in italics complete a sentence the source page cut short; written by course staff.*" if marked else ""
+
+
+class Composer:
+    def __init__(self, retriever: Retriever, policy: Policy | None = None):
+        self.retriever = retriever
+        self.policy = policy or Policy()
+
+    # --- quoting -----------------------------------------------------------------------------
+
+    def best_sentences(self, item: EntryEvidence, vector) -> list[str]:
+        """The entry's sentences that best answer the question, in the order the entry has them."""
+        entry = self.retriever.entries[item.entry]
+        self.retriever.entry_similarity(item.entry, vector, item)
+        chunks = self.retriever.index.chunks
+        scored = [(item.chunk_scores[p], chunks[p].text) for p in self.retriever.entry_chunks[item.entry] if chunks[p].kind == "sentence"]
+        if not scored:
+            return [entry.definition]
+        scored.sort(reverse=True)
+        best = scored[0][0]
+        keep = {text for score, text in scored[: self.policy.max_quotes] if score >= best - self.policy.quote_margin}
+        return [s for s in split_sentences(entry.definition) if s in keep]
+
+    def citation(self, item: EntryEvidence, quotes: list[str]) -> Citation:
+        entry = self.retriever.entries[item.entry]
+        return Citation(
+            term=entry.term,
+            glossary=entry.glossary,
+            source=str(entry.source),
+            score=round(float(item.score), 4),
+            quotes=quotes,
+            definition=entry.definition,
+        )
+
+    # --- the decision -------------------------------------------------------------------------
+
+    def compose(
+        self,
+        question: str,
+        reading: str | None,
+        vector,
+        ranked: list[EntryEvidence],
+        mentions: list[Mention],
+        subject: str | None,
+        compare: bool,
+    ) -> Answer:
+        policy = self.policy
+        entries = self.retriever.entries
+        by_entry = {item.entry: item for item in ranked}
+        named: list[int] = []
+        for mention in mentions:
+            if mention.entry not in named:
+                named.append(mention.entry)
+
+        if compare and len(named) >= 2:
+            items = [by_entry[e] for e in named[:2]]
+            if all(item.dense >= policy.min_dense_named for item in items):
+                return self._compare(question, reading, items)
+
+        if subject is not None:
+            subject_words = [w for w in subject.split() if w]
+            covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
+            if covering and by_entry[covering[0].entry].dense >= policy.min_dense_named:
+                return self._define(question, reading, by_entry[covering[0].entry])
+            if not mentions and len(subject_words) <= 4 and (not ranked or ranked[0].dense < policy.unknown_subject_dense):
+                return self._refuse(question, reading, ranked)
+
+        if not ranked:
+            return self._refuse(question, reading, ranked)
+        top = ranked[0]
+        confident = top.dense >= policy.min_dense or (top.name > 0 and top.dense >= policy.min_dense_named)
+        if not confident:
+            return self._refuse(question, reading, ranked)
+        cited = [top] + [
+            item for item in ranked[1:]
+            if item.score >= top.score - policy.cite_margin and (item.dense >= policy.min_dense or item.name > 0)
+        ]
+        unsure = not named and len(ranked) > 1 and ranked[1].score >= top.score - policy.unsure_margin
+        if unsure and len(cited) < 2:
+            cited.append(ranked[1])
+        cited = cited[: policy.max_citations]
+        return self._quote(question, reading, vector, cited, unsure=unsure)
+
+    # --- the four shapes of an answer ------------------------------------------------------------
+
+    def _header(self, reading: str | None) -> str:
+        return f"*Reading this as: {_escape(reading)}*\n\n" if reading else ""
+
+    def _quote(self, question, reading, vector, items, unsure: bool) -> Answer:
+        entries = [self.retriever.entries[item.entry] for item in items]
+        quotes = [self.best_sentences(item, vector) for item in items]
+        lines = [self._header(reading)]
+        if unsure:
+            lines.append(f"Did you mean **{_escape(entries[0].term)}** or **{_escape(entries[1].term)}**? Both may answer this.\n\n")
+        for number, (entry, qs) in enumerate(zip(entries, quotes), start=1):
+            body = " ".join(_render_quote(q, entry) for q in qs)
+            lines.append(f"**{_escape(entry.term)}**: {body} [{number}]\n\n")
+        text = "".join(lines).rstrip() + _footnote(entries, quotes)
+        return Answer(
+            question=question,
+            answered=True,
+            answer=text,
+            citations=[self.citation(item, qs) for item, qs in zip(items, quotes)],
+            reading=reading,
+            suggestions=[e.term for e in entries[:2]] if unsure else [],
+        )
+
+    def _define(self, question, reading, item) -> Answer:
+        entry = self.retriever.entries[item.entry]
+        quotes = [entry.definition]
+        see_also = ", ".join(f"**{_escape(term)}**" for term in entry.see_also)
+        text = self._header(reading) + f"**{_escape(entry.term)}**: {_render_quote(entry.definition, entry)} [1]"
+        if entry.aliases:
+            text += f"\n\nAlso called: {_escape(', '.join(entry.aliases))}"
+        if see_also:
+            text += f"\n\nSee also: {see_also}"
+        text += _footnote([entry], [quotes])
+        return Answer(
+            question=question, answered=True, answer=text, citations=[self.citation(item, quotes)],
+            reading=reading, suggestions=list(entry.see_also),
+        )
+
+    def _compare(self, question, reading, items) -> Answer:
+        entries = [self.retriever.entries[item.entry] for item in items]
+        cells = [_render_quote(e.definition, e).replace("|", "\\|").replace("\n", " ") for e in entries]
+        heads = [f"{_escape(e.term)} [{n}]".replace("|", "\\|") for n, e in enumerate(entries, start=1)]
+        text = (
+            self._header(reading)
+            + f"| {heads[0]} | {heads[1]} |\n|---|---|\n| {cells[0]} | {cells[1]} |"
+            + _footnote(entries, [[e.definition] for e in entries])
+        )
+        return Answer(
+            question=question, answered=True, answer=text,
+            citations=[self.citation(item, [e.definition]) for item, e in zip(items, entries)],
+            reading=reading,
+        )
+
+    def _refuse(self, question, reading, ranked) -> Answer:
+        nearest = ranked[:3]
+        terms = [self.retriever.entries[item.entry].term for item in nearest]
+        text = self._header(reading) + "That is not in the glossary."
+        if terms:
+            text += " The closest terms are " + ", ".join(f"**{_escape(t)}**" for t in terms) + "."
+        return Answer(
+            question=question, answered=False, answer=text,
+            citations=[self.citation(item, []) for item in nearest],
+            reading=reading, suggestions=terms,
+        )

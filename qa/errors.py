@@ -1,0 +1,44 @@
+"""Errors a user can cause. Each carries what the user needs to fix it; the CLI and the app show
+the message, never a traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class QAError(Exception):
+    """Base class: the message is written for the person at the keyboard."""
+
+
+class CorpusError(QAError):
+    """A glossary file cannot be read: names the file and, where it applies, the line."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class IndexError_(QAError):
+    """Base for index problems (named so it does not shadow the builtin IndexError)."""
+
+
+class MissingIndexError(IndexError_):
+    pass
+
+
+class CorruptIndexError(IndexError_):
+    pass
+
+
+class StaleIndexError(IndexError_):
+    pass
+
+
+class ModelError(QAError):
+    """The embedding model cannot be loaded (bad name or path, no hub access)."""
+
+
+class QuestionError(QAError):
+    """A question that cannot be answered as given (empty, binary, ...)."""

@@ -1,0 +1,372 @@
+"""Glossary files -> validated entries.
+
+Formats, by file extension (every such file at the top level of the corpus folder is a glossary):
+- `.md`: the curated format (see README): `# Glossary name`, then `## Term` headings, optional
+  `Aliases:`, `See also:`, `Source:` lines, then the definition; `[[...]]` marks words course staff
+  wrote to complete a sentence the source cut short.
+- `.csv` / `.tsv`: term, definition[, aliases] (aliases separated by `;` or `|`), optional header row.
+- `.jsonl`: one object a line: {"term", "definition", "aliases"?, "see_also"?}.
+
+`read_web_copy` parses the raw web-page copy the seed glossary came in; it is kept for provenance
+(the curated Markdown is checked against it) and is not indexed itself.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import CorpusError
+from .types import Entry, Source, content_hash
+
+GLOSSARY_SUFFIXES = (".md", ".csv", ".tsv", ".jsonl")
+MAX_DEFINITION_CHARS = 20_000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+_COMPLETION = re.compile(r"\[\[(.*?)\]\]", re.S)
+
+
+@dataclass
+class Corpus:
+    """Everything the index is built from."""
+
+    entries: list[Entry]
+    files: dict[str, str]  # file relative to the corpus folder -> sha256 of its bytes
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def hash(self) -> str:
+        return content_hash(*(f"{name}={digest}" for name, digest in sorted(self.files.items())), length=64)
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The glossary files of a corpus folder, sorted; README files and hidden files are not glossaries."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, None, "corpus folder not found")
+    root = corpus_dir.resolve()
+    files = []
+    for path in sorted(corpus_dir.iterdir()):
+        if path.name.startswith(".") or path.name.lower().startswith("readme"):
+            continue
+        if path.is_file() and path.suffix.lower() in GLOSSARY_SUFFIXES:
+            if not path.resolve().is_relative_to(root):
+                raise CorpusError(path, None, "points outside the corpus folder; copy the file in instead of linking it")
+            files.append(path)
+    return files
+
+
+def file_digests(corpus_dir: Path) -> dict[str, str]:
+    """sha256 of each glossary file's bytes: cheap enough to check on every load."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in corpus_files(corpus_dir)}
+
+
+def load_corpus(corpus_dir: Path) -> Corpus:
+    """Read and validate every glossary file; raise CorpusError (file and line) on the first problem."""
+    files = corpus_files(corpus_dir)
+    if not files:
+        raise CorpusError(corpus_dir, None, f"no glossary files ({', '.join(GLOSSARY_SUFFIXES)}) in the corpus folder")
+    entries: list[Entry] = []
+    digests: dict[str, str] = {}
+    warnings: list[str] = []
+    for path in files:
+        data = path.read_bytes()
+        digests[path.name] = hashlib.sha256(data).hexdigest()
+        entries.extend(read_glossary(path, data, name=path.name))
+    check_entries(entries)
+    return Corpus(entries=entries, files=digests, warnings=warnings)
+
+
+def read_glossary(path: Path, data: bytes | None = None, name: str | None = None) -> list[Entry]:
+    """Parse one glossary file by its extension."""
+    name = name or path.name
+    data = path.read_bytes() if data is None else data
+    if len(data) > MAX_FILE_BYTES:
+        raise CorpusError(name, None, f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}")
+    text = _decode(name, data)
+    if not text.strip():
+        raise CorpusError(name, None, "file is empty: add entries or remove it")
+    suffix = Path(name).suffix.lower()
+    if suffix == ".md":
+        entries = _read_markdown(name, text)
+    elif suffix in (".csv", ".tsv"):
+        entries = _read_table(name, text, "\t" if suffix == ".tsv" else ",")
+    elif suffix == ".jsonl":
+        entries = _read_jsonl(name, text)
+    else:
+        raise CorpusError(name, None, f"unsupported glossary format {suffix!r}; use one of {', '.join(GLOSSARY_SUFFIXES)}")
+    if not entries:
+        raise CorpusError(name, None, "no glossary entries found (is this a glossary? see the README for the formats)")
+    return entries
+
+
+def _decode(name: str, data: bytes) -> str:
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise CorpusError(name, line, "binary data (NUL byte): this is not a text glossary")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CorpusError(name, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _entry(name: str, line: int, **fields) -> Entry:
+    """Build an Entry, turning pydantic's complaint into a CorpusError at this file and line."""
+    definition = fields.get("definition") or ""
+    if len(definition) > MAX_DEFINITION_CHARS:
+        raise CorpusError(name, line, f"definition is {len(definition):,} characters; the limit is {MAX_DEFINITION_CHARS:,}")
+    try:
+        return Entry(source=Source(file=name, line=line), **fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
+        raise CorpusError(name, line, problems) from None
+
+
+def _split_list(value: str, separators: str = ",") -> list[str]:
+    return [part.strip() for part in re.split(f"[{re.escape(separators)}]", value) if part.strip()]
+
+
+# --- the curated Markdown format -------------------------------------------------------------
+
+_META_KEYS = {"aliases": "aliases", "alias": "aliases", "see also": "see_also", "source": "origin"}
+
+
+def _read_markdown(name: str, text: str) -> list[Entry]:
+    lines = text.split("\n")
+    glossary = Path(name).stem
+    entries: list[Entry] = []
+    current: dict | None = None
+
+    def finish() -> None:
+        if current is None:
+            return
+        body = "\n".join(current["body"]).strip()
+        body = re.sub(r"[ \t]*\n[ \t]*(?!\n)", " ", body)  # join wrapped lines, keep paragraph breaks
+        body = re.sub(r"\n{2,}", "\n\n", body)
+        if not body:
+            raise CorpusError(name, current["line"], f"entry {current['term']!r} has no definition")
+        if body.count("[[") != body.count("]]"):
+            raise CorpusError(name, current["line"], "unbalanced [[ ]] completion mark")
+        completed = [m.group(1).strip() for m in _COMPLETION.finditer(body)]
+        definition = _COMPLETION.sub(lambda m: m.group(1), body)
+        entries.append(
+            _entry(
+                name,
+                current["line"],
+                term=current["term"],
+                definition=definition,
+                aliases=current.get("aliases", []),
+                see_also=current.get("see_also", []),
+                completed=completed,
+                glossary=glossary,
+                origin=current.get("origin"),
+            )
+        )
+
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith("# ") and current is None and not entries:
+            glossary = stripped[2:].strip() or glossary
+            continue
+        if stripped.startswith("## "):
+            finish()
+            term = stripped[3:].strip()
+            if not term:
+                raise CorpusError(name, number, "a '## ' heading needs a term")
+            current = {"term": term, "line": number, "body": [], "in_meta": True}
+            continue
+        if current is None:
+            continue  # the glossary's introduction
+        if current["in_meta"]:
+            key, sep, value = stripped.partition(":")
+            field_name = _META_KEYS.get(key.strip().lower()) if sep else None
+            if field_name:
+                current[field_name] = value.strip() if field_name == "origin" else _split_list(value)
+                continue
+            if not stripped:
+                continue
+            current["in_meta"] = False
+        current["body"].append(line)
+    finish()
+    return entries
+
+
+# --- CSV / TSV -------------------------------------------------------------------------------
+
+def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
+    glossary = Path(name).stem
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    entries: list[Entry] = []
+    columns = ["term", "definition", "aliases", "see_also"]
+    start = 1
+    try:
+        for row in reader:
+            line = start
+            start = reader.line_num + 1
+            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            if not entries and [c.strip().lower().replace(" ", "_") for c in row][:2] == ["term", "definition"]:
+                columns = [c.strip().lower().replace(" ", "_") for c in row]
+                unknown = set(columns) - {"term", "definition", "aliases", "see_also"}
+                if unknown:
+                    raise CorpusError(name, line, f"unknown column(s) {sorted(unknown)}; expected term, definition, aliases, see_also")
+                continue
+            if len(row) < 2 or len(row) > len(columns):
+                raise CorpusError(
+                    name, line, f"expected {', '.join(columns[:2])}[, {', '.join(columns[2:])}] separated by {delimiter!r}; found {len(row)} column(s)"
+                )
+            values = dict(zip(columns, (cell.strip() for cell in row)))
+            separators = ";|" + ("," if delimiter == "\t" else "")
+            entries.append(
+                _entry(
+                    name,
+                    line,
+                    term=values["term"],
+                    definition=values["definition"],
+                    aliases=_split_list(values.get("aliases", ""), separators),
+                    see_also=_split_list(values.get("see_also", ""), separators),
+                    glossary=glossary,
+                )
+            )
+    except csv.Error as exc:
+        raise CorpusError(name, reader.line_num, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}") from None
+    return entries
+
+
+# --- JSONL -----------------------------------------------------------------------------------
+
+class _JsonEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    term: str
+    definition: str
+    aliases: list[str] = []
+    see_also: list[str] = []
+
+
+def _read_jsonl(name: str, text: str) -> list[Entry]:
+    glossary = Path(name).stem
+    entries: list[Entry] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        try:
+            item = _JsonEntry.model_validate(record)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors())
+            raise CorpusError(name, number, problems) from None
+        entries.append(_entry(name, number, glossary=glossary, **item.model_dump()))
+    return entries
+
+
+# --- checks across entries -------------------------------------------------------------------
+
+def normalize_name(text: str) -> str:
+    """How names are compared: case, punctuation and hyphens do not matter."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+def check_entries(entries: list[Entry]) -> None:
+    """Duplicate terms, aliases that name another entry, and see-also links to nowhere."""
+    owners: dict[str, Entry] = {}
+    for entry in entries:
+        key = normalize_name(entry.term)
+        if key in owners:
+            first = owners[key]
+            raise CorpusError(
+                entry.source.file, entry.source.line, f"duplicate term {entry.term!r}: already defined at {first.source}"
+            )
+        owners[key] = entry
+    for entry in entries:
+        for alias in entry.aliases:
+            owner = owners.get(normalize_name(alias))
+            if owner is not None and owner is not entry:
+                raise CorpusError(
+                    entry.source.file, entry.source.line,
+                    f"alias {alias!r} of {entry.term!r} is already the term or an alias of {owner.term!r} ({owner.source})",
+                )
+            owners.setdefault(normalize_name(alias), entry)
+    terms = {normalize_name(e.term) for e in entries}
+    for entry in entries:
+        for link in entry.see_also:
+            if normalize_name(link) not in terms:
+                raise CorpusError(entry.source.file, entry.source.line, f"see-also {link!r} of {entry.term!r} is not a term in the corpus")
+
+
+# --- the raw web-page copy the seed came in ----------------------------------------------------
+
+_CUT = "… #"
+_MARK = " #"
+
+
+def _is_hyphen_break(before: str, after: str) -> bool:
+    """A line ending in ' #' is a hyphen the copy broke, or a sentence end whose period was lost."""
+    if not after:
+        return False
+    if after[0].islower():
+        return True
+    unclosed_paren = before.count("(") > before.count(")")
+    return unclosed_paren or len(before.split()) <= 3
+
+
+def read_web_copy(path: Path) -> list[Entry]:
+    """Parse the seed glossary as copied from its web page (see corpus/seed/README in the repo and
+    the project README): headings `Term #`, first definition lines cut at `… #`, hyphens broken
+    into ` #` + newline, a repeated block whose last entry is cut off. Duplicates are merged: the
+    first complete copy wins, a cut-off copy never does."""
+    name = f"{path.parent.name}/{path.name}"
+    lines = _decode(name, path.read_bytes()).split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    glossary = lines[0].strip() if lines else path.stem
+    entries: dict[str, Entry] = {}
+    complete: dict[str, bool] = {}
+    i = 2  # line 1 is the title, line 2 the page's blurb
+    while i < len(lines):
+        heading_line = i + 1
+        line = lines[i].rstrip()
+        if not line.endswith(_MARK):
+            raise CorpusError(name, heading_line, f"expected a heading ending in ' #', found {line[:60]!r}")
+        term = line[: -len(_MARK)].strip()
+        i += 1
+        if i < len(lines) and lines[i].rstrip().endswith(":") and not lines[i].rstrip().endswith(_MARK):
+            term = f"{term}-{lines[i].rstrip()[:-1].strip()}"  # 'Long Short #' + 'Term Memory (LSTM):'
+            i += 1
+        parts: list[str] = []
+        is_complete = True
+        while i < len(lines):
+            text = lines[i].rstrip()
+            i += 1
+            if text.endswith(_CUT):
+                parts.append(text[: -len(_MARK)].rstrip() + " ")
+                if i >= len(lines):
+                    is_complete = False  # the file ends mid-definition
+                continue
+            if text.endswith(_MARK):
+                before = text[: -len(_MARK)]
+                after = lines[i].lstrip() if i < len(lines) else ""
+                if _is_hyphen_break(before, after):
+                    parts.append(before + "-")
+                else:
+                    parts.append(before + ". ")
+                if i >= len(lines):
+                    is_complete = False
+                continue
+            parts.append(text)
+            break
+        definition = "".join(parts).strip()
+        key = normalize_name(term)
+        if key in entries and (complete[key] or not is_complete):
+            continue
+        entries[key] = _entry(name, heading_line, term=term, definition=definition, glossary=glossary)
+        complete[key] = is_complete
+    return list(entries.values())

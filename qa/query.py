@@ -1,0 +1,87 @@
+"""Question text -> a cleaned question, what kind of question it is, and how a follow-up reads
+in the light of the conversation. Rules only; no language model."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .settings import MAX_QUESTION_CHARS
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_TAGS = re.compile(r"<[^>]{0,200}>")
+_DEFINE = re.compile(
+    r"^(?:(?:so |ok |and |hey |hi |please |pls |can you |could you )*)"
+    r"(?:what(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
+    r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of)\s+"
+    r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
+)
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|differen(?:ce|ces|t|tly)|differ|differs|compare[sd]?|comparison|better than|or)\b")
+_PRONOUNS = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
+_ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
+
+
+@dataclass
+class Question:
+    text: str  # cleaned, what is shown back to the user
+    note: str | None = None  # e.g. "cut to 1,000 characters"
+
+
+def clean(raw: str | bytes | None) -> Question:
+    """Normalize a question; never raises. Empty results are left empty for the caller to refuse."""
+    if raw is None:
+        return Question("")
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    text = unicodedata.normalize("NFC", str(raw))
+    text = _CONTROL.sub(" ", text)
+    note = None
+    if len(text) > MAX_QUESTION_CHARS:
+        text = text[:MAX_QUESTION_CHARS]
+        note = f"Your question was cut to its first {MAX_QUESTION_CHARS:,} characters."
+    text = _TAGS.sub(" ", text)  # HTML tags carry no meaning for a glossary question
+    text = " ".join(text.split())
+    return Question(text, note)
+
+
+def define_subject(text: str) -> str | None:
+    """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
+    match = _DEFINE.match(text.casefold().strip())
+    if not match:
+        return None
+    subject = match.group("subject").strip(" ?.!'\"")
+    return subject or None
+
+
+def has_compare_cue(text: str) -> bool:
+    return bool(_COMPARE.search(text.casefold()))
+
+
+def has_pronoun(text: str) -> bool:
+    return bool(_PRONOUNS.search(text.casefold()))
+
+
+def is_elliptical(text: str, word_count: int) -> bool:
+    return bool(_ELLIPSIS.match(text.casefold())) or word_count <= 2
+
+
+def substitute(text: str, term: str) -> str:
+    """Replace the first pronoun with the term: 'what problem does it solve?' ->
+    'what problem does Long Short-Term Memory (LSTM) solve?'."""
+    def repl(match: re.Match) -> str:
+        word = match.group(0).casefold()
+        if word in ("its", "their", "theirs"):
+            return f"{term}'s"
+        if word == "it's":
+            return f"{term} is"
+        return term
+
+    replaced, count = _PRONOUNS.subn(repl, text, count=1) if _PRONOUNS.search(text) else (text, 0)
+    if count:
+        return replaced
+    # Pronouns are matched case-insensitively on the folded text; find the same span in the original.
+    folded = text.casefold()
+    match = _PRONOUNS.search(folded)
+    if match:
+        return text[: match.start()] + repl(match) + text[match.end() :]
+    return f"{text.rstrip(' ?')} (about {term})?"
