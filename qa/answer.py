@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass
 
 from .chunk import split_sentences
-from .retrieve import EntryEvidence, Mention, Retriever
+from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever
 from .types import Answer, Citation, Entry
 
 
@@ -14,10 +14,11 @@ from .types import Answer, Citation, Entry
 class Policy:
     """Refusal and citation thresholds, calibrated on the dev set (`qa eval`, README)."""
 
-    min_dense: float = 0.45  # answer on meaning alone above this cosine
-    min_dense_named: float = 0.30  # answer a question naming an entry above this
-    unknown_subject_dense: float = 0.70  # "what is X" with X no entry's name needs this much
+    min_dense: float = 0.36  # answer on meaning alone at or above this cosine
+    min_dense_named: float = 0.20  # answer a question naming an entry at or above this
+    unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     cite_margin: float = 0.06  # cite runners-up this close to the best
+    related_margin: float = 0.6  # ... or this close, when their definition names the best entry
     unsure_margin: float = 0.02  # "did you mean A or B?" below this gap, when nothing was named
     max_citations: int = 3
     max_quotes: int = 2
@@ -82,6 +83,7 @@ class Composer:
         vector,
         ranked: list[EntryEvidence],
         mentions: list[Mention],
+        words: list[str],
         subject: str | None,
         compare: bool,
     ) -> Answer:
@@ -98,6 +100,13 @@ class Composer:
             if all(item.dense >= policy.min_dense_named for item in items):
                 return self._compare(question, reading, items)
 
+        content = [w for w in words if w not in STOPWORDS]
+        if len(named) == 1 and content and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w not in STOPWORDS):
+            # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
+            item = by_entry[named[0]]
+            if item.dense >= policy.min_dense_named:
+                return self._define(question, reading, item)
+
         if subject is not None:
             subject_words = [w for w in subject.split() if w]
             covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
@@ -112,9 +121,13 @@ class Composer:
         confident = top.dense >= policy.min_dense or (top.name > 0 and top.dense >= policy.min_dense_named)
         if not confident:
             return self._refuse(question, reading, ranked)
+        # Runners-up are cited when nearly as good, or when their definition names the best entry
+        # and still bears on the question ("what fixes overfitting?" -> Regularization, Dropout).
+        related = self.retriever.named_by.get(top.entry, set())
         cited = [top] + [
             item for item in ranked[1:]
-            if item.score >= top.score - policy.cite_margin and (item.dense >= policy.min_dense or item.name > 0)
+            if (item.score >= top.score - policy.cite_margin and (item.dense >= policy.min_dense or item.name > 0))
+            or (item.entry in related and item.dense >= policy.min_dense_named and item.score >= top.score - policy.related_margin)
         ]
         unsure = not named and len(ranked) > 1 and ranked[1].score >= top.score - policy.unsure_margin
         if unsure and len(cited) < 2:

@@ -169,6 +169,6 @@ class Bot:
         vector = self.encode(query)
         ranked = self.retriever.rank(query, vector, mentions)
         return self.composer.compose(
-            question=text, reading=reading, vector=vector, ranked=ranked, mentions=mentions,
+            question=text, reading=reading, vector=vector, ranked=ranked, mentions=mentions, words=words,
             subject=define_subject(query), compare=has_compare_cue(query),
         )

@@ -1,4 +1,4 @@
-"""Entries -> chunks: one chunk per sentence, one per whole entry, one for the entry's names.
+"""Entries -> chunks: one chunk per sentence and one per whole entry.
 
 A sentence chunk's `text` is an exact substring of its entry's definition (that is what gets
 quoted); `embed_text` prefixes the term so that "It happens when..." still says what "it" is."""
@@ -47,7 +47,6 @@ def chunk_entry(entry: Entry) -> list[Chunk]:
     for sentence in split_sentences(entry.definition):
         add("sentence", sentence, f"{entry.term}: {sentence}")
     add("entry", entry.definition, f"{entry.term}: {entry.definition}")
-    add("name", entry.term, ", ".join(names_of(entry)))
     return chunks
 
 

@@ -34,6 +34,10 @@ class Embedder:
         if self._st is None:
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
 
             try:
                 self._st = SentenceTransformer(resolve_model(self.model), device="cpu")

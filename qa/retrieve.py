@@ -77,11 +77,12 @@ class NameTable:
         return {name for name in names if name and name not in STOPWORDS}
 
     def mentions(self, words: list[str]) -> list[Mention]:
-        """Longest non-overlapping name spans in the tokenized question, exact before fuzzy."""
+        """Longest non-overlapping name spans in the tokenized question; at each length an exact
+        match beats a fuzzy one."""
         found: list[Mention] = []
         covered = [False] * len(words)
-        for exact_pass in (True, False):
-            for n in range(min(self.longest + 1, len(words)), 0, -1):
+        for n in range(min(self.longest + 1, len(words)), 0, -1):
+            for exact_pass in (True, False):
                 for start in range(0, len(words) - n + 1):
                     if any(covered[start : start + n]):
                         continue
@@ -101,14 +102,15 @@ class NameTable:
         return sorted(found, key=lambda m: m.start)
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
+        """A typo of a name: same first letter, length within two, similarity above a cutoff."""
         if len(squashed) < 5 or squashed[0] not in self.buckets:
             return None, 0.0
-        cutoff = 90.0 if len(squashed) < 7 else 85.0 if len(squashed) < 10 else 82.0
+        cutoff = 80.0 if len(squashed) < 10 else 84.0
         names, positions = self.buckets[squashed[0]]
-        best = process.extractOne(squashed, names, scorer=fuzz.ratio, score_cutoff=cutoff)
-        if best is None:
-            return None, 0.0
-        return positions[best[2]], best[1] / 100.0
+        for name, similarity, at in process.extract(squashed, names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5):
+            if abs(len(name) - len(squashed)) <= 2:
+                return positions[at], similarity / 100.0
+        return None, 0.0
 
 
 @dataclass
@@ -117,19 +119,21 @@ class EntryEvidence:
 
     entry: int
     score: float = 0.0
-    dense: float = 0.0
-    lexical: float = 0.0
-    name: float = 0.0
-    chunk_scores: dict[int, float] = field(default_factory=dict)  # chunk position -> similarity
+    dense: float = 0.0  # best cosine of the question with one of the entry's sentences
+    lexical: float = 0.0  # BM25, relative to the best entry for this question
+    name: float = 0.0  # 1.0 when the question names the entry, less for a typo
+    chunk_scores: dict[int, float] = field(default_factory=dict)  # chunk position -> cosine
 
 
 @dataclass
 class Weights:
-    """Fusion weights and refusal thresholds, calibrated on the dev set (see `qa eval`)."""
+    """Fusion weights, chosen by measurement on the dev set (README, "Answer quality")."""
 
-    name: float = 0.35
-    lexical: float = 0.10
+    lexical: float = 0.2
+    name: float = 0.2  # scaled by how specific the name is (see `Retriever.specificity`)
+    hub: float = 0.25  # penalty for entries close to many others (hubness), so specific entries win
     dense_k: int = 64
+    lexical_k: int = 20
 
 
 class Retriever:
@@ -141,11 +145,50 @@ class Retriever:
         position = {entry.id: i for i, entry in enumerate(entries)}
         self.chunk_entry = np.array([position[c.entry_id] for c in index.chunks], dtype=np.int64)
         self.entry_chunks: dict[int, list[int]] = {}
-        for chunk_position, entry_position in enumerate(self.chunk_entry):
+        self.sentence_chunks: dict[int, list[int]] = {}
+        whole: dict[int, int] = {}
+        for chunk_position, (chunk, entry_position) in enumerate(zip(index.chunks, self.chunk_entry)):
             self.entry_chunks.setdefault(int(entry_position), []).append(chunk_position)
+            if chunk.kind == "sentence":
+                self.sentence_chunks.setdefault(int(entry_position), []).append(chunk_position)
+            else:
+                whole[int(entry_position)] = chunk_position
+        self.specificity = self._specificity()
+        self.hubness = self._hubness(whole)
         documents = [" ".join([e.term, *e.aliases, e.definition]) for e in entries]
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
+
+    def _specificity(self) -> np.ndarray:
+        """How much naming an entry says: 1 for a name no other definition uses, falling (like IDF)
+        for names used across the glossary ("neural network", "clustering")."""
+        used_in = np.ones(len(self.entries))
+        self.named_by: dict[int, set[int]] = {}  # entry -> entries whose definitions name it
+        for position, entry in enumerate(self.entries):
+            named = {m.entry for m in self.names.mentions(tokens(entry.definition))} - {position}
+            for other in named:
+                used_in[other] += 1
+                self.named_by.setdefault(other, set()).add(position)
+        n = len(self.entries)
+        return np.log1p(n / used_in) / np.log1p(n)
+
+    def _hubness(self, whole: dict[int, int], k: int = 5) -> np.ndarray:
+        """Mean cosine of each entry with its k nearest other entries: broad entries ("Neural
+        Networks", "Ensemble Learning") sit near many others and would otherwise win every
+        question that touches their field."""
+        hub = np.zeros(len(self.entries), dtype=np.float32)
+        if len(whole) < 2:
+            return hub
+        order = sorted(whole)
+        vectors = self.index.vectors_for([whole[e] for e in order])
+        import faiss
+
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        sims, _ = flat.search(vectors, min(k + 1, len(order)))
+        for row, entry in enumerate(order):
+            hub[entry] = float(np.mean(sims[row, 1:]))  # column 0 is the entry itself
+        return hub
 
     def lexical(self, question: str, k: int) -> dict[int, float]:
         query = bm25s.tokenize([question], stopwords="en", show_progress=False)
@@ -156,35 +199,38 @@ class Retriever:
         return {int(d): float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
 
     def rank(self, question: str, vector: np.ndarray, mentions: list[Mention]) -> list[EntryEvidence]:
+        """Candidates from the vectors, the words and the names; each scored on all its sentences."""
         weights = self.weights
-        sims, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
+        _, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
         evidence: dict[int, EntryEvidence] = {}
-        for sim, chunk_position in zip(sims[0], ids[0]):
-            if chunk_position < 0:
-                continue
-            entry = int(self.chunk_entry[chunk_position])
-            item = evidence.setdefault(entry, EntryEvidence(entry))
-            item.chunk_scores[int(chunk_position)] = float(sim)
-            item.dense = max(item.dense, float(sim))
-        lexical = self.lexical(question, 20)
+        for chunk_position in ids[0]:
+            if chunk_position >= 0:
+                entry = int(self.chunk_entry[chunk_position])
+                evidence.setdefault(entry, EntryEvidence(entry))
+        lexical = self.lexical(question, weights.lexical_k)
         top_lexical = max(lexical.values(), default=0.0)
         for entry, score in lexical.items():
             evidence.setdefault(entry, EntryEvidence(entry)).lexical = score / top_lexical
         for mention in mentions:
             item = evidence.setdefault(mention.entry, EntryEvidence(mention.entry))
             item.name = max(item.name, mention.score)
-        floor = float(sims[0][-1]) if len(sims[0]) else 0.0
         for item in evidence.values():
-            if not item.chunk_scores:  # found by name or words only: score its chunks directly
-                item.dense = self.entry_similarity(item.entry, vector, item)
-                item.dense = max(item.dense, floor) if item.dense else floor
-            item.score = item.dense + weights.name * item.name + weights.lexical * item.lexical
+            item.dense = self.entry_similarity(item.entry, vector, item)
+            item.score = (
+                item.dense
+                + weights.lexical * item.lexical
+                + weights.name * item.name * float(self.specificity[item.entry])
+                - weights.hub * float(self.hubness[item.entry])
+            )
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
 
     def entry_similarity(self, entry: int, vector: np.ndarray, item: EntryEvidence | None = None) -> float:
-        """Similarity of every chunk of one entry to the question (fills item.chunk_scores)."""
+        """Cosine of the question with each chunk of one entry (kept in item.chunk_scores); returns
+        the best sentence's."""
         positions = self.entry_chunks.get(entry, [])
         sims = self.index.vectors_for(positions) @ vector.reshape(-1)
+        scores = dict(zip(positions, map(float, sims)))
         if item is not None:
-            item.chunk_scores.update({p: float(s) for p, s in zip(positions, sims)})
-        return float(sims.max()) if len(sims) else 0.0
+            item.chunk_scores.update(scores)
+        sentences = [scores[p] for p in self.sentence_chunks.get(entry, positions)]
+        return max(sentences, default=0.0)

@@ -63,7 +63,7 @@ class Entry(BaseModel):
         return content_hash("entry", self.term.casefold())
 
 
-ChunkKind = Literal["sentence", "entry", "name"]
+ChunkKind = Literal["sentence", "entry"]
 
 
 class Chunk(BaseModel):
