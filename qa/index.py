@@ -55,10 +55,12 @@ def choose_index(dimension: int, count: int) -> tuple[str, faiss.Index]:
     return f"IVF{nlist},Flat", faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
 
 
-def nprobe_for(index: faiss.Index) -> None:
+def prepare(index: faiss.Index) -> None:
+    """Search settings for an IVF index (probes), and a direct map so vectors can be read back."""
     ivf = faiss.try_extract_index_ivf(index) if hasattr(faiss, "try_extract_index_ivf") else None
     if ivf is not None:
         ivf.nprobe = max(16, ivf.nlist // 128)
+        ivf.make_direct_map()
 
 
 @dataclass
@@ -68,7 +70,11 @@ class VectorIndex:
     faiss: faiss.Index
 
     def vectors_for(self, positions: list[int]) -> np.ndarray:
-        return np.vstack([self.faiss.reconstruct(int(p)) for p in positions]) if positions else np.zeros((0, self.manifest.dimension), np.float32)
+        if not positions:
+            return np.zeros((0, self.manifest.dimension), np.float32)
+        if isinstance(self.faiss, faiss.IndexFlat):
+            return self.faiss.reconstruct_batch(np.asarray(positions, dtype=np.int64))
+        return np.vstack([self.faiss.reconstruct(int(p)) for p in positions])
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self.faiss.ntotal)
@@ -153,7 +159,7 @@ def build_index(
             stale.unlink(missing_ok=True)
     for leftover in index_dir.glob(".*.tmp"):
         leftover.unlink(missing_ok=True)
-    nprobe_for(index)
+    prepare(index)
     return VectorIndex(manifest=manifest, chunks=chunks, faiss=index)
 
 
@@ -203,14 +209,11 @@ def load_index(index_dir: Path, manifest: IndexManifest | None = None) -> Vector
             f"index in {index_dir} is inconsistent ({index.ntotal} vectors, {len(chunks)} chunks, manifest says "
             f"{manifest.chunk_count} of dimension {manifest.dimension}): run `qa build`"
         )
-    nprobe_for(index)
+    prepare(index)
     return VectorIndex(manifest=manifest, chunks=chunks, faiss=index)
 
 
 def reusable_vectors(index: VectorIndex) -> dict[str, np.ndarray]:
     """chunk id -> vector, from an index built with the same model."""
-    ivf = faiss.try_extract_index_ivf(index.faiss) if hasattr(faiss, "try_extract_index_ivf") else None
-    if ivf is not None:
-        ivf.make_direct_map()
     vectors = index.faiss.reconstruct_n(0, index.faiss.ntotal)
     return {chunk.id: vectors[i] for i, chunk in enumerate(index.chunks)}

@@ -201,6 +201,7 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
 
 def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
     glossary = Path(name).stem
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))  # our own limit gives the message
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     entries: list[Entry] = []
     columns = ["term", "definition", "aliases", "see_also"]

@@ -76,13 +76,13 @@ class NameTable:
                 names.add(name[:-1] if name.endswith("s") else name + "s")
         return {name for name in names if name and name not in STOPWORDS}
 
-    def mentions(self, words: list[str]) -> list[Mention]:
+    def mentions(self, words: list[str], fuzzy: bool = True) -> list[Mention]:
         """Longest non-overlapping name spans in the tokenized question; at each length an exact
-        match beats a fuzzy one."""
+        match beats a fuzzy one (typos are looked for only when `fuzzy`)."""
         found: list[Mention] = []
         covered = [False] * len(words)
         for n in range(min(self.longest + 1, len(words)), 0, -1):
-            for exact_pass in (True, False):
+            for exact_pass in (True, False) if fuzzy else (True,):
                 for start in range(0, len(words) - n + 1):
                     if any(covered[start : start + n]):
                         continue
@@ -165,29 +165,34 @@ class Retriever:
         used_in = np.ones(len(self.entries))
         self.named_by: dict[int, set[int]] = {}  # entry -> entries whose definitions name it
         for position, entry in enumerate(self.entries):
-            named = {m.entry for m in self.names.mentions(tokens(entry.definition))} - {position}
+            named = {m.entry for m in self.names.mentions(tokens(entry.definition), fuzzy=False)} - {position}
             for other in named:
                 used_in[other] += 1
                 self.named_by.setdefault(other, set()).add(position)
         n = len(self.entries)
         return np.log1p(n / used_in) / np.log1p(n)
 
-    def _hubness(self, whole: dict[int, int], k: int = 5) -> np.ndarray:
+    def _hubness(self, whole: dict[int, int], k: int = 5, reference_size: int = 2000) -> np.ndarray:
         """Mean cosine of each entry with its k nearest other entries: broad entries ("Neural
         Networks", "Ensemble Learning") sit near many others and would otherwise win every
-        question that touches their field."""
+        question that touches their field. Past `reference_size` entries the neighbours are
+        looked for in a fixed random sample, so the cost stays linear in the corpus."""
+        import faiss
+
         hub = np.zeros(len(self.entries), dtype=np.float32)
         if len(whole) < 2:
             return hub
         order = sorted(whole)
         vectors = self.index.vectors_for([whole[e] for e in order])
-        import faiss
-
+        reference = np.arange(len(order))
+        if len(order) > reference_size:
+            reference = np.sort(np.random.default_rng(0).choice(len(order), reference_size, replace=False))
         flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(vectors)
-        sims, _ = flat.search(vectors, min(k + 1, len(order)))
+        flat.add(vectors[reference])
+        sims, ids = flat.search(vectors, min(k + 1, len(reference)))
         for row, entry in enumerate(order):
-            hub[entry] = float(np.mean(sims[row, 1:]))  # column 0 is the entry itself
+            others = [s for s, i in zip(sims[row], ids[row]) if i >= 0 and reference[i] != row][:k]
+            hub[entry] = float(np.mean(others)) if others else 0.0
         return hub
 
     def lexical(self, question: str, k: int) -> dict[int, float]:

@@ -1,0 +1,115 @@
+"""The front door with the real model and the real index: what a student sees."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.types import Answer
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def terms(answer: Answer) -> list[str]:
+    return [c.term for c in answer.citations]
+
+
+def assert_quotes_are_exact(bot, answer: Answer) -> None:
+    definitions = {e.term: e.definition for e in bot.entries}
+    for citation in answer.citations:
+        assert citation.definition == definitions[citation.term]
+        for quote in citation.quotes:
+            assert quote in definitions[citation.term], (citation.term, quote)
+
+
+def test_what_fixes_overfitting_cites_overfitting_first_with_the_answering_sentence(bot):
+    answer = bot.ask("what fixes overfitting?")
+    assert answer.answered
+    assert terms(answer)[0] == "Overfitting"
+    first = answer.citations[0]
+    assert "Overfitting can be mitigated by using regularization techniques, cross-validation, and early stopping." in first.quotes
+    assert first.source == "deep-learning.md:68" and first.glossary == "Deep Learning and Neural Networks"
+    assert {"Regularization", "Dropout"} <= set(terms(answer))
+    assert "[1]" in answer.answer and "Overfitting can be mitigated" in answer.answer
+    assert_quotes_are_exact(bot, answer)
+
+
+def test_what_is_x_shows_the_whole_definition(bot):
+    answer = bot.ask("What is an LSTM?")
+    lstm = next(e for e in bot.entries if e.term == "Long Short-Term Memory (LSTM)")
+    assert answer.answered and terms(answer) == [lstm.term]
+    assert answer.citations[0].quotes == [lstm.definition]
+    assert "See also" in answer.answer
+
+
+def test_comparison_shows_both_entries_side_by_side(bot):
+    for question in ("bagging vs boosting", "what's the difference between bagging and boosting?"):
+        answer = bot.ask(question)
+        assert answer.answered and terms(answer) == ["Bagging", "Boosting"]
+        assert answer.answer.count("|---|---|") == 1
+
+
+def test_task_question_quotes_the_sentences_that_answer_it(bot):
+    answer = bot.ask("how can I shrink a dataset with too many columns?")
+    assert answer.answered and terms(answer)[0] == "Dimensionality Reduction"
+    assert_quotes_are_exact(bot, answer)
+
+
+def test_typos_and_acronyms(bot):
+    assert terms(bot.ask("dropuot"))[0] == "Dropout"
+    assert terms(bot.ask("explain auto-encodr"))[0] == "Autoencoder"
+    assert terms(bot.ask("what is pca"))[0] == "Principal Component Analysis (PCA)"
+    assert terms(bot.ask("tsne?"))[0] == "t-Distributed Stochastic Neighbor Embedding (t-SNE)"
+
+
+@pytest.mark.parametrize("question", ["a good pasta recipe?", "who won the world cup in 2018", "what is a random forest?"])
+def test_uncovered_questions_are_refused_with_nearest_terms(bot, question):
+    answer = bot.ask(question)
+    assert not answer.answered
+    assert answer.answer.startswith("That is not in the glossary.")
+    assert 1 <= len(answer.suggestions) <= 3 and answer.suggestions == terms(answer)
+
+
+def test_follow_ups_are_read_in_context_and_new_topics_are_not_dragged(bot):
+    history = ["what is an LSTM?"]
+    solve = bot.ask("what problem does it solve?", history)
+    assert terms(solve)[0] == "Long Short-Term Memory (LSTM)"
+    assert solve.reading == "what problem does Long Short-Term Memory (LSTM) solve?"
+    assert "Reading this as: what problem does Long Short-Term Memory (LSTM) solve?" in solve.answer
+    differ = bot.ask("how is it different from an RNN?", history)
+    assert terms(differ) == ["Long Short-Term Memory (LSTM)", "Recurrent Neural Network (RNN)"]
+    new_topic = bot.ask("what is k-means?", history)
+    assert terms(new_topic) == ["K-means"] and new_topic.reading is None
+    # history as chat messages (what the app passes)
+    messages = [{"role": "user", "content": [{"type": "text", "text": "what is an LSTM?"}]},
+                {"role": "assistant", "content": "..."}]
+    assert terms(bot.ask("what problem does it solve?", messages))[0] == "Long Short-Term Memory (LSTM)"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "?!", None, b"\xff\xfe"])
+def test_empty_or_unusable_questions_get_a_message(bot, question):
+    answer = bot.ask(question)
+    assert not answer.answered and answer.error == "empty question"
+    assert "Please type a question" in answer.answer
+
+
+def test_overlong_question_is_cut_with_a_note(bot):
+    answer = bot.ask("what fixes overfitting? " + "blah " * 300_000)
+    assert answer.answer.startswith("*Your question was cut to its first 1,000 characters.*")
+    assert len(answer.question) <= 1000
+
+
+def test_html_in_a_question_is_never_echoed_as_html(bot):
+    answer = bot.ask("<script>alert(1)</script> what is dropout <img src=x onerror=alert(1)>")
+    assert terms(answer)[0] == "Dropout"
+    assert "<script" not in answer.answer and "<img" not in answer.answer
+
+
+def test_every_quote_is_an_exact_substring_across_the_dev_set(bot):
+    from qa.evaluate import read_items
+
+    for item in read_items(ROOT / "eval" / "dev.jsonl"):
+        assert_quotes_are_exact(bot, bot.ask(item.question, item.history))
