@@ -200,3 +200,14 @@ class Composer:
             citations=[self.citation(item, []) for item in nearest],
             reading=reading, suggestions=terms,
         )
+
+
+def sources_markdown(answer: Answer) -> str:
+    """The numbered sources of an answer (or the nearest terms of a refusal), as markdown."""
+    lines = []
+    for number, c in enumerate(answer.citations, start=1):
+        file, _, line = c.source.rpartition(":")
+        lines.append(
+            f"{number}. **{_escape(c.term)}** · {_escape(c.glossary)} · `{_escape(file)}` line {line} · score {c.score:.2f}"
+        )
+    return "\n".join(lines)

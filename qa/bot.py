@@ -4,6 +4,7 @@ Everything a user can reach (CLI, app, HTTP API, evaluation) goes through here."
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
@@ -72,6 +73,7 @@ class Bot:
         self.composer = Composer(self.retriever, policy)
         self.notices = notices or []
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder: Embedder | None = None, progress: bool = False,
@@ -115,14 +117,17 @@ class Bot:
     # --- asking --------------------------------------------------------------------------------
 
     def encode(self, text: str) -> np.ndarray:
-        vector = self._cache.get(text)
-        if vector is None:
-            vector = self.embedder.encode([text])[0]
+        """The question's vector; recent ones are remembered (follow-ups re-read earlier turns)."""
+        with self._cache_lock:
+            vector = self._cache.get(text)
+            if vector is not None:
+                self._cache.move_to_end(text)
+                return vector
+        vector = self.embedder.encode([text])[0]
+        with self._cache_lock:
             self._cache[text] = vector
             if len(self._cache) > 2048:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(text)
         return vector
 
     def ask(self, question: str | bytes | None, history: Iterable[Any] | None = None) -> Answer:

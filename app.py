@@ -1,0 +1,137 @@
+"""The chat app: a thin Gradio skin over `qa.bot.Bot`. No retrieval logic lives here.
+
+Run `python app.py` (host and port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, 127.0.0.1:7860
+by default). Settings come from the environment (see README)."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import gradio as gr
+
+from qa.answer import sources_markdown
+from qa.bot import Bot
+from qa.errors import QAError
+from qa.feedback import FeedbackLog
+
+log = logging.getLogger("qa.app")
+
+EXAMPLES = [
+    "what fixes overfitting?",
+    "what is an LSTM?",
+    "bagging vs boosting",
+    "how can I shrink a dataset with too many columns?",
+]
+CSS = """
+.gradio-container {max-width: 1100px !important; margin: auto;}
+#title h1 {margin-bottom: 0;}
+#title p {color: var(--body-text-color-subdued); margin-top: 4px;}
+#glossary-table, #glossary-table *, #review-table, #review-table * {font-family: var(--font) !important;}
+"""
+
+
+def _text(message: dict) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
+    glossary_names = sorted({e.glossary for e in bot.entries})
+
+    def respond(message: str, history: list[dict]) -> list[gr.ChatMessage]:
+        try:
+            answer = bot.ask(message, history)
+        except Exception:  # never a traceback in the chat
+            log.exception("ask failed")
+            return [gr.ChatMessage(role="assistant", content="Sorry, something went wrong answering that. Please try again.")]
+        if not answer.answered and answer.error is None:
+            feedback.append("refused", answer.question, answer.answer, [c.term for c in answer.citations])
+        options = [{"value": f"what is {term}?", "label": term} for term in answer.suggestions[:3]]
+        messages = [gr.ChatMessage(role="assistant", content=answer.answer, options=None if answer.citations else options)]
+        if answer.citations:
+            title = f"Sources ({len(answer.citations)})" if answer.answered else "Nearest terms"
+            messages.append(gr.ChatMessage(role="assistant", content=sources_markdown(answer),
+                                           metadata={"title": title, "status": "done"}, options=options))
+        return messages
+
+    def vote(history: list[dict], data: gr.LikeData) -> None:
+        if data.liked not in (True, False):
+            return  # a vote taken back
+        question = next((_text(m) for m in reversed(history[: data.index]) if m.get("role") == "user"), "")
+        value = data.value if isinstance(data.value, list) else [data.value]
+        answer = "\n\n".join(v if isinstance(v, str) else str(v) for v in value)
+        feedback.append("up" if data.liked else "down", question, answer)
+
+    def ask_api(question: str, history: list | None = None) -> dict:
+        """Answer a question (optionally with earlier questions of the conversation) as JSON:
+        question, answered, answer (markdown), citations (term, glossary, source, score, quotes),
+        reading, suggestions, error."""
+        try:
+            if history is not None and not isinstance(history, list):
+                history = None
+            return bot.ask(question, history).model_dump()
+        except Exception:
+            log.exception("api ask failed")
+            return {"question": str(question)[:200], "answered": False, "answer": "Internal error.", "citations": [], "error": "internal error"}
+
+    def glossary_rows() -> list[list[str]]:
+        return [[e.term, e.definition, ", ".join(e.aliases), ", ".join(e.see_also), f"{e.glossary} · {e.source}"] for e in bot.entries]
+
+    def review_rows() -> list[list[Any]]:
+        return [[r.count, r.kind, r.question, r.last] for r in feedback.review()]
+
+    with gr.Blocks(title="Glossary help desk") as demo:
+        gr.Markdown(
+            f"# Glossary help desk\nAsk in your own words. Answers quote the glossary ({', '.join(glossary_names)}) "
+            f"and cite each definition; questions it does not cover get the nearest terms instead.",
+            elem_id="title",
+        )
+        with gr.Tab("Ask"):
+            chatbot = gr.Chatbot(label="Answers", height=560, feedback_options=("Like", "Dislike"),
+                                 placeholder="Ask about any term in the glossary, or pick an example below.")
+            chatbot.like(vote, chatbot, None, api_visibility="private")
+            gr.ChatInterface(
+                respond, chatbot=chatbot, examples=EXAMPLES, cache_examples=False,
+                textbox=gr.Textbox(placeholder="e.g. what fixes overfitting?", max_length=5000, submit_btn=True, show_label=False),
+                api_visibility="private", concurrency_limit=4, fill_height=False,
+            )
+        with gr.Tab("Glossary"):
+            gr.Markdown(f"{len(bot.entries)} terms. Type to search terms, definitions and aliases.")
+            gr.Dataframe(
+                value=glossary_rows(), headers=["Term", "Definition", "Also called", "See also", "Source"],
+                show_search="search", interactive=False, wrap=True, column_widths=["16%", "46%", "14%", "14%", "10%"],
+                elem_id="glossary-table",
+            )
+        with gr.Tab("Staff"):
+            gr.Markdown("Unanswered and down-voted questions, most frequent first: candidates for new entries or aliases.")
+            review = gr.Dataframe(value=review_rows, headers=["Count", "Kind", "Question", "Last asked"],
+                                  interactive=False, wrap=True, elem_id="review-table")
+            gr.Button("Refresh").click(review_rows, None, review, api_visibility="private")
+        gr.api(ask_api, api_name="ask", concurrency_limit=8)
+    return demo
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        bot = Bot.load()  # notices are logged by the qa logger
+    except QAError as exc:
+        raise SystemExit(f"error: {exc}")
+    demo = build_app(bot, FeedbackLog(bot.settings.feedback_log))
+    demo.queue(default_concurrency_limit=4, max_size=512)
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=CSS,
+        show_error=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
