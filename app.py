@@ -67,17 +67,26 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
         answer = "\n\n".join(v if isinstance(v, str) else str(v) for v in value)
         feedback.append("up" if data.liked else "down", question, answer)
 
-    def ask_api(question: str, history: list | None = None) -> dict:
-        """Answer a question (optionally with earlier questions of the conversation) as JSON:
-        question, answered, answer (markdown), citations (term, glossary, source, score, quotes),
-        reading, suggestions, error."""
+    def ask_api(question: list[str], history: list | None = None) -> tuple[list[dict]]:
+        """Answer a question, given optionally with a list of earlier questions or chat messages.
+        Returns the JSON object of `qa ask --json`: question, answered, answer (markdown),
+        citations (term, glossary, source, score, quotes), reading, suggestions, error.
+
+        Concurrent callers' questions are batched (one model call for all of them)."""
+        histories = [h if isinstance(h, list) else None for h in (history or [None] * len(question))]
         try:
-            if history is not None and not isinstance(history, list):
-                history = None
-            return bot.ask(question, history).model_dump()
-        except Exception:
-            log.exception("api ask failed")
-            return {"question": str(question)[:200], "answered": False, "answer": "Internal error.", "citations": [], "error": "internal error"}
+            return ([a.model_dump() for a in bot.ask_many(question, histories)],)
+        except Exception:  # never a traceback; answer each on its own so one bad input spoils nothing
+            log.exception("batched ask failed; answering one by one")
+            out = []
+            for q, h in zip(question, histories):
+                try:
+                    out.append(bot.ask(q, h).model_dump())
+                except Exception:
+                    log.exception("api ask failed")
+                    out.append({"question": str(q)[:200], "answered": False, "answer": "Internal error.",
+                                "citations": [], "reading": None, "suggestions": [], "error": "internal error"})
+            return (out,)
 
     def glossary_rows() -> list[list[str]]:
         return [[e.term, e.definition, ", ".join(e.aliases), ", ".join(e.see_also), f"{e.glossary} · {e.source}"] for e in bot.entries]
@@ -112,7 +121,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
             review = gr.Dataframe(value=review_rows, headers=["Count", "Kind", "Question", "Last asked"],
                                   interactive=False, wrap=True, elem_id="review-table")
             gr.Button("Refresh").click(review_rows, None, review, api_visibility="private")
-        gr.api(ask_api, api_name="ask", concurrency_limit=8)
+        gr.api(ask_api, api_name="ask", batch=True, max_batch_size=32, concurrency_limit=2)
     return demo
 
 

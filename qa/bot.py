@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
@@ -123,33 +124,61 @@ class Bot:
             if vector is not None:
                 self._cache.move_to_end(text)
                 return vector
-        vector = self.embedder.encode([text])[0]
+        return self._warm([text])[text]
+
+    def _warm(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Encode, in one batch, the texts not remembered yet; return vectors for all of them."""
+        found: dict[str, np.ndarray] = {}
         with self._cache_lock:
-            self._cache[text] = vector
-            if len(self._cache) > 2048:
-                self._cache.popitem(last=False)
-        return vector
+            for text in texts:
+                if text in self._cache:
+                    found[text] = self._cache[text]
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vectors = self.embedder.encode(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors):
+                    found[text] = self._cache[text] = vector
+                while len(self._cache) > 4096:
+                    self._cache.popitem(last=False)
+        return found
 
     def ask(self, question: str | bytes | None, history: Iterable[Any] | None = None) -> Answer:
         """Answer one question, reading it in the light of earlier questions of the conversation."""
-        cleaned = clean(question)
-        if not any(ch.isalnum() for ch in cleaned.text):
-            message = "Please type a question, for example: what fixes overfitting?"
-            return Answer(question=cleaned.text, answered=False, answer=message, error="empty question")
-        topic = self._topic(user_questions(history)[-HISTORY_TURNS:])
-        answer = self._answer(cleaned.text, topic)
-        if cleaned.note:
-            answer.answer = f"*{cleaned.note}*\n\n{answer.answer}"
-        return answer
+        return self.ask_many([question], [history])[0]
+
+    def ask_many(self, questions: list[Any], histories: list[Iterable[Any] | None] | None = None) -> list[Answer]:
+        """Answer several questions at once: every text that needs a vector is encoded in one
+        batch (the app batches concurrent users' questions through here)."""
+        histories = list(histories) if histories is not None else [None] * len(questions)
+        if len(histories) != len(questions):
+            raise ValueError(f"{len(questions)} questions but {len(histories)} histories")
+        cleaned = [clean(q) for q in questions]
+        earlier = [[clean(t).text for t in user_questions(h)[-HISTORY_TURNS:]] for h in histories]
+        usable = [any(ch.isalnum() for ch in c.text) for c in cleaned]
+        self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if any(ch.isalnum() for ch in t)])
+        readings = [self._read(c.text, self._topic(e)) if ok else None for c, e, ok in zip(cleaned, earlier, usable)]
+        vectors = self._warm([r.query for r in readings if r is not None])
+        answers = []
+        for question, reading in zip(cleaned, readings):
+            if reading is None:
+                message = "Please type a question, for example: what fixes overfitting?"
+                answers.append(Answer(question=question.text, answered=False, answer=message, error="empty question"))
+                continue
+            answer = self._respond(reading, vectors[reading.query])
+            if question.note:
+                answer.answer = f"*{question.note}*\n\n{answer.answer}"
+            answers.append(answer)
+        return answers
 
     def _topic(self, earlier: list[str]) -> int | None:
         """The entry the conversation is about: the first cited entry of the last answered turn."""
         topic = None
         for text in earlier:
-            cleaned = clean(text).text
-            if not any(ch.isalnum() for ch in cleaned):
+            if not any(ch.isalnum() for ch in text):
                 continue
-            answer = self._answer(cleaned, topic)
+            reading = self._read(text, topic)
+            answer = self._respond(reading, self.encode(reading.query))
             if answer.answered and answer.citations:
                 topic = self._position[answer.citations[0].term]
         return topic
@@ -160,20 +189,34 @@ class Bot:
             self._positions = {entry.term: i for i, entry in enumerate(self.entries)}
         return self._positions
 
-    def _answer(self, text: str, topic: int | None) -> Answer:
+    def _read(self, text: str, topic: int | None) -> "Reading":
+        """How to read a question: a follow-up (a pronoun, or "and ...?") is rewritten with the
+        conversation's topic, unless it names a new entry of its own."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
-        reading = None
         if topic is not None and (has_pronoun(text) or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score == 1.0} - {topic}
             if not own or has_compare_cue(text):
-                reading = substitute(text, self.entries[topic].term)
-                words = tokens(reading)
-                mentions = self.retriever.names.mentions(words)
-        query = reading or text
-        vector = self.encode(query)
-        ranked = self.retriever.rank(query, vector, mentions)
+                rewritten = substitute(text, self.entries[topic].term)
+                words = tokens(rewritten)
+                return Reading(text, rewritten, words, self.retriever.names.mentions(words))
+        return Reading(text, None, words, mentions)
+
+    def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:
+        ranked = self.retriever.rank(reading.query, vector, reading.mentions)
         return self.composer.compose(
-            question=text, reading=reading, vector=vector, ranked=ranked, mentions=mentions, words=words,
-            subject=define_subject(query), compare=has_compare_cue(query),
+            question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
+            words=reading.words, subject=define_subject(reading.query), compare=has_compare_cue(reading.query),
         )
+
+
+@dataclass
+class Reading:
+    text: str  # the question as asked (cleaned)
+    rewritten: str | None  # the follow-up reading, if any
+    words: list[str]
+    mentions: list
+
+    @property
+    def query(self) -> str:
+        return self.rewritten or self.text

@@ -49,14 +49,17 @@ class NameTable:
 
     def __init__(self, entries: list[Entry]):
         self.exact: dict[str, int] = {}
-        buckets: dict[str, dict[str, int]] = {}
+        buckets: dict[tuple[str, int], dict[str, int]] = {}
         for position, entry in enumerate(entries):
             for name in self.variants(entry):
                 self.exact.setdefault(name, position)
-                self.exact.setdefault(_squash(name), position)
-                if len(_squash(name)) >= 5:
-                    buckets.setdefault(name[0], {}).setdefault(_squash(name), position)
-        self.buckets = {letter: (list(table), list(table.values())) for letter, table in buckets.items()}
+                squashed = _squash(name)
+                self.exact.setdefault(squashed, position)
+                if len(squashed) >= 5:
+                    buckets.setdefault((squashed[0], len(squashed)), {}).setdefault(squashed, position)
+        # Typos keep the first letter and change the length by at most two: a name is compared
+        # only with names in those buckets, so the cost does not grow with the glossary.
+        self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
         self.longest = max((len(name.split()) for name in self.exact), default=1)
 
     @staticmethod
@@ -103,14 +106,20 @@ class NameTable:
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
         """A typo of a name: same first letter, length within two, similarity above a cutoff."""
-        if len(squashed) < 5 or squashed[0] not in self.buckets:
+        if len(squashed) < 5:
             return None, 0.0
         cutoff = 80.0 if len(squashed) < 10 else 84.0
-        names, positions = self.buckets[squashed[0]]
-        for name, similarity, at in process.extract(squashed, names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5):
-            if abs(len(name) - len(squashed)) <= 2:
-                return positions[at], similarity / 100.0
-        return None, 0.0
+        best: tuple[float, int] | None = None
+        for length in range(len(squashed) - 2, len(squashed) + 3):
+            bucket = self.buckets.get((squashed[0], length))
+            if bucket is None:
+                continue
+            found = process.extractOne(squashed, bucket[0], scorer=fuzz.ratio, score_cutoff=cutoff)
+            if found is not None and (best is None or found[1] > best[0]):
+                best = (found[1], bucket[1][found[2]])
+        if best is None:
+            return None, 0.0
+        return best[1], best[0] / 100.0
 
 
 @dataclass
@@ -133,7 +142,6 @@ class Weights:
     name: float = 0.2  # scaled by how specific the name is (see `Retriever.specificity`)
     hub: float = 0.25  # penalty for entries close to many others (hubness), so specific entries win
     dense_k: int = 64
-    lexical_k: int = 20
 
 
 class Retriever:
@@ -195,13 +203,24 @@ class Retriever:
             hub[entry] = float(np.mean(others)) if others else 0.0
         return hub
 
-    def lexical(self, question: str, k: int) -> dict[int, float]:
-        query = bm25s.tokenize([question], stopwords="en", show_progress=False)
-        if not query.ids or not len(query.ids[0]):
+    def lexical(self, question: str, candidates: list[int]) -> dict[int, float]:
+        """BM25 scores of the candidate entries only (looked up in bm25s's postings), so the cost
+        does not grow with the corpus."""
+        words = bm25s.tokenize([question], stopwords="en", return_ids=False, show_progress=False)[0]
+        token_ids = {self.bm25.vocab_dict[w] for w in words if w in self.bm25.vocab_dict}
+        if not token_ids or not candidates:
             return {}
-        k = min(k, len(self.entries))
-        docs, scores = self.bm25.retrieve(query, k=k, show_progress=False)
-        return {int(d): float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
+        matrix = self.bm25.scores
+        docs = np.asarray(candidates, dtype=np.int64)
+        scores = np.zeros(len(docs), dtype=np.float64)
+        for token in token_ids:
+            start, end = int(matrix["indptr"][token]), int(matrix["indptr"][token + 1])
+            postings = matrix["indices"][start:end]
+            at = np.searchsorted(postings, docs)
+            hit = at < len(postings)
+            hit[hit] = postings[at[hit]] == docs[hit]
+            scores[hit] += matrix["data"][start + at[hit]]
+        return {int(d): float(v) for d, v in zip(docs, scores) if v > 0}
 
     def rank(self, question: str, vector: np.ndarray, mentions: list[Mention]) -> list[EntryEvidence]:
         """Candidates from the vectors, the words and the names; each scored on all its sentences."""
@@ -212,13 +231,13 @@ class Retriever:
             if chunk_position >= 0:
                 entry = int(self.chunk_entry[chunk_position])
                 evidence.setdefault(entry, EntryEvidence(entry))
-        lexical = self.lexical(question, weights.lexical_k)
-        top_lexical = max(lexical.values(), default=0.0)
-        for entry, score in lexical.items():
-            evidence.setdefault(entry, EntryEvidence(entry)).lexical = score / top_lexical
         for mention in mentions:
             item = evidence.setdefault(mention.entry, EntryEvidence(mention.entry))
             item.name = max(item.name, mention.score)
+        lexical = self.lexical(question, list(evidence))
+        top_lexical = max(lexical.values(), default=0.0)
+        for entry, score in lexical.items():
+            evidence[entry].lexical = score / top_lexical
         for item in evidence.values():
             item.dense = self.entry_similarity(item.entry, vector, item)
             item.score = (
