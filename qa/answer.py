@@ -16,10 +16,11 @@ class Policy:
 
     min_dense: float = 0.36  # answer on meaning alone at or above this cosine
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
+    sure_name: float = 0.9  # a name matched this well (1.0 exact) is enough on its own
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
-    cite_margin: float = 0.06  # cite runners-up this close to the best
-    related_margin: float = 0.6  # ... or this close, when their definition names the best entry
-    unsure_margin: float = 0.02  # "did you mean A or B?" below this gap, when nothing was named
+    cite_margin: float = 0.10  # cite runners-up this close to the best
+    related_margin: float = 1.0  # ... or this close, when their definition names the best entry
+    unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     max_citations: int = 3
     max_quotes: int = 2
     quote_margin: float = 0.08
@@ -69,7 +70,7 @@ class Composer:
             term=entry.term,
             glossary=entry.glossary,
             source=str(entry.source),
-            score=round(float(item.score), 4),
+            score=round(max(0.0, float(item.score) / self.retriever.weights.scale), 4),
             quotes=quotes,
             definition=entry.definition,
         )
@@ -100,20 +101,27 @@ class Composer:
             if all(item.dense >= policy.min_dense_named for item in items):
                 return self._compare(question, reading, items)
 
+        def sure(mention: Mention) -> bool:
+            """An exact or near-exact name needs no further evidence; a looser typo needs meaning too."""
+            return mention.score >= policy.sure_name or by_entry[mention.entry].dense >= policy.min_dense_named
+
         content = [w for w in words if w not in STOPWORDS]
         if len(named) == 1 and content and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w not in STOPWORDS):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
-            item = by_entry[named[0]]
-            if item.dense >= policy.min_dense_named:
-                return self._define(question, reading, item)
+            if sure(mentions[0]):
+                return self._define(question, reading, by_entry[named[0]])
 
         if subject is not None:
             subject_words = [w for w in subject.split() if w]
             covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
-            if covering and by_entry[covering[0].entry].dense >= policy.min_dense_named:
+            if covering and sure(covering[0]):
                 return self._define(question, reading, by_entry[covering[0].entry])
-            if not mentions and len(subject_words) <= 4 and (not ranked or ranked[0].dense < policy.unknown_subject_dense):
-                return self._refuse(question, reading, ranked)
+            if not mentions and len(subject_words) <= 4:
+                places = self.retriever.mentioned_in(subject)
+                if places:
+                    return self._mentioned(question, reading, subject, places, ranked)
+                if not ranked or ranked[0].dense < policy.unknown_subject_dense:
+                    return self._refuse(question, reading, ranked)
 
         if not ranked:
             return self._refuse(question, reading, ranked)
@@ -187,6 +195,23 @@ class Composer:
             question=question, answered=True, answer=text,
             citations=[self.citation(item, [e.definition]) for item, e in zip(items, entries)],
             reading=reading,
+        )
+
+    def _mentioned(self, question, reading, subject, places, ranked) -> Answer:
+        """'what is XGBoost?': no entry of its own, but named inside an entry's definition."""
+        by_entry = {item.entry: item for item in ranked}
+        items, quotes = [], []
+        for entry, sentence in places:
+            items.append(by_entry.get(entry) or EntryEvidence(entry, score=0.0))
+            quotes.append([sentence])
+        entries = [self.retriever.entries[item.entry] for item in items]
+        where = ", ".join(f"**{_escape(e.term)}**" for e in entries)
+        lines = [self._header(reading), f"*{_escape(subject)}* has no entry of its own; the glossary mentions it under {where}:\n\n"]
+        for number, (entry, qs) in enumerate(zip(entries, quotes), start=1):
+            lines.append(f"**{_escape(entry.term)}**: {' '.join(_render_quote(q, entry) for q in qs)} [{number}]\n\n")
+        return Answer(
+            question=question, answered=True, answer="".join(lines).rstrip() + _footnote(entries, quotes),
+            citations=[self.citation(item, qs) for item, qs in zip(items, quotes)], reading=reading,
         )
 
     def _refuse(self, question, reading, ranked) -> Answer:

@@ -50,6 +50,14 @@ class NameTable:
     def __init__(self, entries: list[Entry]):
         self.exact: dict[str, int] = {}
         buckets: dict[tuple[str, int], dict[str, int]] = {}
+        # Initialisms of multi-word names ("nn", "gd", "cv") name an entry when no other name,
+        # and no other entry's initialism, is spelled the same.
+        initialisms: dict[str, set[int]] = {}
+        for position, entry in enumerate(entries):
+            for name in (entry.term, *entry.aliases):
+                words = normalize_name(re.sub(r"\([^)]*\)", " ", name)).split()
+                if len(words) >= 2:
+                    initialisms.setdefault("".join(w[0] for w in words), set()).add(position)
         for position, entry in enumerate(entries):
             for name in self.variants(entry):
                 self.exact.setdefault(name, position)
@@ -57,6 +65,9 @@ class NameTable:
                 self.exact.setdefault(squashed, position)
                 if len(squashed) >= 5:
                     buckets.setdefault((squashed[0], len(squashed)), {}).setdefault(squashed, position)
+        for initials, owners in initialisms.items():
+            if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
+                self.exact[initials] = next(iter(owners))
         # Typos keep the first letter and change the length by at most two: a name is compared
         # only with names in those buckets, so the cost does not grow with the glossary.
         self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
@@ -129,6 +140,8 @@ class EntryEvidence:
     entry: int
     score: float = 0.0
     dense: float = 0.0  # best cosine of the question with one of the entry's sentences
+    whole: float = 0.0  # cosine of the question with the whole entry
+    top2: float = 0.0  # mean cosine of the entry's two best sentences
     lexical: float = 0.0  # BM25, relative to the best entry for this question
     name: float = 0.0  # 1.0 when the question names the entry, less for a typo
     chunk_scores: dict[int, float] = field(default_factory=dict)  # chunk position -> cosine
@@ -138,9 +151,19 @@ class EntryEvidence:
 class Weights:
     """Fusion weights, chosen by measurement on the dev set (README, "Answer quality")."""
 
-    lexical: float = 0.2
-    name: float = 0.2  # scaled by how specific the name is (see `Retriever.specificity`)
-    hub: float = 0.25  # penalty for entries close to many others (hubness), so specific entries win
+    whole: float = 0.25
+    top2: float = 0.5
+    lexical: float = 0.3
+    # Naming an entry is decisive where the question is about the name ("what is X", "X vs Y",
+    # a bare name: see answer.py); elsewhere the name is often only the object of the question
+    # ("how do I minimize a loss function?"), and measured best at no weight in the ranking.
+    name: float = 0.0  # scaled by how specific the name is (see `Retriever.specificity`)
+    hub: float = 0.5  # penalty for entries close to many others (hubness), so specific entries win
+
+    @property
+    def scale(self) -> float:
+        """The most a score can reach: dividing by it shows scores on a 0-1 scale."""
+        return 1.0 + self.whole + self.top2 + self.lexical + self.name
     dense_k: int = 64
 
 
@@ -222,6 +245,31 @@ class Retriever:
             scores[hit] += matrix["data"][start + at[hit]]
         return {int(d): float(v) for d, v in zip(docs, scores) if v > 0}
 
+    def mentioned_in(self, phrase: str, limit: int = 3) -> list[tuple[int, str]]:
+        """Entries whose definitions mention a phrase that is not an entry of its own ("xgboost",
+        "relu", "l2 regularization"), with the sentence that mentions it. The candidates come from
+        bm25s's postings (entries holding every word), so rare phrases cost little."""
+        words = bm25s.tokenize([phrase], stopwords="en", return_ids=False, show_progress=False)[0]
+        if not words or any(w not in self.bm25.vocab_dict for w in words):
+            return []
+        matrix = self.bm25.scores
+        holders: set[int] | None = None
+        for w in words:
+            token = self.bm25.vocab_dict[w]
+            docs = set(matrix["indices"][int(matrix["indptr"][token]) : int(matrix["indptr"][token + 1])].tolist())
+            holders = docs if holders is None else holders & docs
+            if not holders:
+                return []
+        pattern = re.compile(r"\b" + r"\W+".join(map(re.escape, phrase.split())) + r"\b", re.IGNORECASE)
+        found = []
+        chunks = self.index.chunks
+        for entry in sorted(holders):
+            for position in self.sentence_chunks.get(entry, []):
+                if pattern.search(chunks[position].text):
+                    found.append((entry, chunks[position].text))
+                    break
+        return found if len(found) <= limit else []
+
     def rank(self, question: str, vector: np.ndarray, mentions: list[Mention]) -> list[EntryEvidence]:
         """Candidates from the vectors, the words and the names; each scored on all its sentences."""
         weights = self.weights
@@ -242,6 +290,8 @@ class Retriever:
             item.dense = self.entry_similarity(item.entry, vector, item)
             item.score = (
                 item.dense
+                + weights.whole * item.whole
+                + weights.top2 * item.top2
                 + weights.lexical * item.lexical
                 + weights.name * item.name * float(self.specificity[item.entry])
                 - weights.hub * float(self.hubness[item.entry])
@@ -256,5 +306,8 @@ class Retriever:
         scores = dict(zip(positions, map(float, sims)))
         if item is not None:
             item.chunk_scores.update(scores)
-        sentences = [scores[p] for p in self.sentence_chunks.get(entry, positions)]
-        return max(sentences, default=0.0)
+        sentences = sorted((scores[p] for p in self.sentence_chunks.get(entry, positions)), reverse=True)
+        if item is not None:
+            item.whole = max((s for p, s in scores.items() if p not in self.sentence_chunks.get(entry, ())), default=0.0)
+            item.top2 = float(np.mean(sentences[:2])) if sentences else 0.0
+        return sentences[0] if sentences else 0.0
