@@ -6,7 +6,10 @@ import html
 from dataclasses import dataclass
 
 from .chunk import split_sentences
-from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever
+from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
+
+# Words that may stand beside a name without changing what is asked ("the dropout technique").
+GENERIC = frozenset("algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with".split())
 from .types import Answer, Citation, Entry
 
 
@@ -16,7 +19,7 @@ class Policy:
 
     min_dense: float = 0.36  # answer on meaning alone at or above this cosine
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
-    sure_name: float = 0.9  # a name matched this well (1.0 exact) is enough on its own
+    sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     cite_margin: float = 0.10  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry
@@ -56,10 +59,9 @@ class Composer:
         entry = self.retriever.entries[item.entry]
         self.retriever.entry_similarity(item.entry, vector, item)
         chunks = self.retriever.index.chunks
-        scored = [(item.chunk_scores[p], chunks[p].text) for p in self.retriever.entry_chunks[item.entry] if chunks[p].kind == "sentence"]
+        scored = sorted(((item.chunk_scores[p], chunks[p].text) for p in self.retriever.sentence_chunks.get(item.entry, ())), reverse=True)
         if not scored:
             return [entry.definition]
-        scored.sort(reverse=True)
         best = scored[0][0]
         keep = {text for score, text in scored[: self.policy.max_quotes] if score >= best - self.policy.quote_margin}
         return [s for s in split_sentences(entry.definition) if s in keep]
@@ -114,9 +116,12 @@ class Composer:
         if subject is not None:
             subject_words = [w for w in subject.split() if w]
             covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
-            if covering and sure(covering[0]):
+            # Words of the subject outside the name make it another thing ("graph neural network").
+            extra = [w for w in tokens(subject) if w not in STOPWORDS and w not in GENERIC
+                     and not any(m.text.split().count(w) for m in covering)]
+            if covering and not extra and sure(covering[0]):
                 return self._define(question, reading, by_entry[covering[0].entry])
-            if not mentions and len(subject_words) <= 4:
+            if (not mentions or extra) and len(subject_words) <= 4:
                 places = self.retriever.mentioned_in(subject)
                 if places:
                     return self._mentioned(question, reading, subject, places, ranked)
