@@ -9,7 +9,10 @@ from .chunk import split_sentences
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 
 # Words that may stand beside a name without changing what is asked ("the dropout technique").
-GENERIC = frozenset("algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with".split())
+GENERIC = frozenset(
+    "algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with"
+    " exactly actually really again basically simply please".split()
+)
 from .types import Answer, Citation, Entry
 
 

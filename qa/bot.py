@@ -12,13 +12,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import index as index_mod
-from .answer import Composer, Policy
+from .answer import GENERIC, Composer, Policy
 from .chunk import chunk_entries
 from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import clean, define_subject, has_compare_cue, has_pronoun, is_elliptical, substitute
-from .retrieve import Retriever, Weights, tokens
+from .retrieve import STOPWORDS, Retriever, Weights, tokens
 from .settings import Settings
 from .types import Answer
 
@@ -194,13 +194,24 @@ class Bot:
         conversation's topic, unless it names a new entry of its own."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
-        if topic is not None and (has_pronoun(text) or is_elliptical(text, len(words))):
+        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score == 1.0} - {topic}
             if not own or has_compare_cue(text):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words))
         return Reading(text, None, words, mentions)
+
+    def _new_subject(self, text: str, topic: int) -> bool:
+        """'and what's a random forest?' asks about something new; 'and what does the
+        discriminator do?' asks about a part of the topic (its definition names it)."""
+        subject = define_subject(text)
+        if subject is None or has_pronoun(subject):
+            return False
+        entry = self.entries[topic]
+        known = set(tokens(" ".join([entry.term, *entry.aliases, entry.definition])))
+        content = [w for w in tokens(subject) if w not in STOPWORDS and w not in GENERIC]
+        return not all(w in known or w.rstrip("s") in known for w in content)
 
     def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:
         ranked = self.retriever.rank(reading.query, vector, reading.mentions)

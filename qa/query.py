@@ -13,7 +13,7 @@ _TAGS = re.compile(r"<[^>]{0,200}>")
 _DEFINE = re.compile(
     r"^(?:(?:so |ok |and |hey |hi |please |pls |can you |could you )*)"
     r"(?:what(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
-    r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of)\s+"
+    r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of|what about|how about)\s+"
     r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
 )
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differen(?:ce|ces|t|tly)|differ|differs|compare[sd]?|comparison|better than|or)\b")
@@ -49,7 +49,8 @@ def define_subject(text: str) -> str | None:
     match = _DEFINE.match(text.casefold().strip())
     if not match:
         return None
-    subject = match.group("subject").strip(" ?.!'\"")
+    subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
+    subject = subject.strip(" ?.!'\"")
     return subject or None
 
 
