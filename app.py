@@ -139,6 +139,9 @@ def main() -> None:
         theme=gr.themes.Soft(primary_hue="indigo"),
         css=CSS,
         show_error=False,
+        # Each browser tab and each API caller without a session is a session; keeping the most
+        # recent 200 (not gradio's default 10,000) bounds memory on a help desk left running.
+        state_session_capacity=int(os.environ.get("QA_MAX_SESSIONS", "200")),
     )
 
 

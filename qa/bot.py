@@ -139,7 +139,7 @@ class Bot:
             with self._cache_lock:
                 for text, vector in zip(missing, vectors):
                     found[text] = self._cache[text] = vector
-                while len(self._cache) > 4096:
+                while len(self._cache) > 1024:
                     self._cache.popitem(last=False)
         return found
 

@@ -58,8 +58,11 @@ class FeedbackLog:
             try:
                 if self.path.exists() and self.path.stat().st_size + len(line) > self.max_bytes:
                     self._rotate()
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
                 try:
+                    size = os.fstat(fd).st_size
+                    if size and os.pread(fd, 1, size - 1) != b"\n":
+                        line = b"\n" + line  # a writer died mid-line: never glue onto its fragment
                     view = memoryview(line)
                     while view:
                         written = os.write(fd, view)

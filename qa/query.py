@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from .settings import MAX_QUESTION_CHARS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TAGS = re.compile(r"<[^>]{0,200}>")
 _DEFINE = re.compile(
     r"^(?:(?:so |ok |and |hey |hi |please |pls |can you |could you )*)"
@@ -33,7 +34,8 @@ def clean(raw: str | bytes | None) -> Question:
         return Question("")
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    text = unicodedata.normalize("NFC", str(raw))
+    text = _SURROGATE.sub("\ufffd", str(raw))  # lone surrogates (valid in JSON, not in UTF-8)
+    text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub(" ", text)
     note = None
     if len(text) > MAX_QUESTION_CHARS:

@@ -66,7 +66,7 @@ def thread_writers(log: FeedbackLog, threads: int, per_thread: int, size: int, b
             if barrier is not None:
                 barrier.wait(timeout=60)
             for i in range(per_thread):
-                log.append("refused", long_question(f"t{t:02d}", i, size), answer="a" * 100, terms=["Dropout"])
+                log.append("refused", long_question(f"t{t:02d}", i, size), answer="ß" * 3000, terms=["Dropout"])
         except BaseException as exc:  # recorded, asserted by the caller
             errors.append(exc)
 
@@ -130,7 +130,7 @@ def assert_every_pair_once(questions: list[str], expected: dict[str, int], size:
 def test_sixteen_threads_lose_and_break_no_line(tmp_path):
     path = tmp_path / "feedback" / "feedback.jsonl"
     log = FeedbackLog(path, max_bytes=1 << 30)
-    threads, per_thread, size = 16, 200, 1500
+    threads, per_thread, size = 16, 200, 3000  # question kept to 2,000 chars, answer 6 KB: ~9 KB lines
     barrier = threading.Barrier(threads)
     workers, errors = thread_writers(log, threads, per_thread, size, barrier)
     started = time.perf_counter()
@@ -142,6 +142,7 @@ def test_sixteen_threads_lose_and_break_no_line(tmp_path):
     print(f"\n{threads}x{per_thread} thread appends in {time.perf_counter() - started:.2f} s")
     assert errors == []
     rows = parse_lines(path)
+    assert min(len(line) for line in path.read_bytes().split(b"\n")[:-1]) > PIPE_BUF
     assert len(rows) == threads * per_thread
     assert_every_pair_once([r["question"] for r in rows], {f"t{t:02d}": per_thread for t in range(threads)}, size)
     assert len(log.records()) == threads * per_thread

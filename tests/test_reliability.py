@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import importlib.util
 import inspect
 import json
@@ -148,14 +149,17 @@ def test_markup_in_glossary_text_is_never_raw_html_in_answers(tmp_path, fake_emb
         "aliases": ["html sanitizer"],
     }) + "\n")
     bot = Bot.load(make_settings(tmp_path, model=fake_embedder.model), embedder=fake_embedder)
+    shown = 0
     for question in ("what is a markup sanitizer?", "markup sanitizer", "html sanitizer vs dropout",
                      "what does a markup sanitizer strip?", "markup sanitizer <img src=x onerror=alert(1)>"):
         answer = bot.ask(question)
         assert_well_formed(bot, answer)
         low = sources_markdown(answer).lower()
         assert "<script" not in low and "<img" not in low
-        if any(c.term == "Markup Sanitizer" for c in answer.citations):
-            assert "&lt;script&gt;" in answer.answer or "&lt;img" in answer.answer or not answer.answered
+        if answer.answered and any(c.term == "Markup Sanitizer" and any("<script>" in q for q in c.quotes) for c in answer.citations):
+            assert "&lt;script&gt;" in answer.answer  # quoted, shown as text
+            shown += 1
+    assert shown >= 1, "the entry with markup was never quoted: the test proved nothing"
 
 
 # --- the CLI: 10,000 lines on stdin ---------------------------------------------------------------
@@ -176,7 +180,8 @@ def ten_thousand_lines() -> list[tuple[str, bytes]]:
     templates = ["what is {t}?", "explain {t}", "how does {t} work", "why would I use {t}?", "{t} vs {u}",
                  "when should I not use {t}", "{t}"]
     pool = [NORMAL, "a good pasta recipe?", "what is an LSTM?", "bagging vs boosting", "dropuot"]
-    pool += [tpl.format(t=t.lower(), u=rng.choice(terms).lower()) for t in terms for tpl in templates]
+    modifiers = ["", " please", " in simple terms", " for a beginner", " (exam question)"]
+    pool += [tpl.format(t=t.lower(), u=rng.choice(terms).lower()) + m for t in terms for tpl in templates for m in modifiers]
     invalid = [b"\xff\xfe what is dropout", b"\xc3\x28", b"abc\x80def", b"\xed\xa0\x80 surrogate bytes",
                b"\xf8\x88\x80\x80\x80", b"what is \xe2\x82 dropout", b"\xc0\xaf../etc/passwd"]
     nul = [b"what is \x00 dropout", b"\x00\x00\x00", b"\x00what fixes overfitting?", b"bagging\x00vs\x00boosting"]
@@ -309,7 +314,9 @@ TRAVERSALS = ["../../etc/passwd", "/etc/passwd", "../../../../../../tmp/qa-pwned
               "`touch /tmp/qa-pwned`", "feedback/../../evil.jsonl", "\x00/etc/passwd", "what is dropout; rm -rf /"]
 
 
-def test_feedback_log_path_cannot_be_steered_through_the_ask_endpoint(tmp_path_factory):
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The real app, its folder two levels below a base folder that is watched for writes."""
     from apprunner import RunningApp
 
     base = tmp_path_factory.mktemp("paths")
@@ -317,20 +324,24 @@ def test_feedback_log_path_cannot_be_steered_through_the_ask_endpoint(tmp_path_f
     root.mkdir(parents=True)
     shutil.copytree(ROOT / "corpus", root / "corpus", ignore=shutil.ignore_patterns("seed"))
     shutil.copytree(ROOT / "index", root / "index")
+    running = RunningApp(root).wait_ready()
+    running.base = base
+    yield running
+    running.stop()
+
+
+def test_feedback_log_path_cannot_be_steered_through_the_ask_endpoint(app):
+    base, root = app.base, app.root
     etc_passwd = Path("/etc/passwd").read_bytes()
     pwned = [Path("/tmp/qa-pwned"), Path("/tmp/qa-pwned.jsonl")]
     for p in pwned:
         p.unlink(missing_ok=True)
-    app = RunningApp(root).wait_ready()
-    try:
-        before = tree(base)
-        for question in TRAVERSALS:
-            result = call_ask(app.url, question)
-            assert "answered" in result and result.get("error") != "internal error", (question, result)
-            call_ask(app.url, "what is it?", [question, "../" * 20 + "etc/shadow"])
-        after = tree(base)
-    finally:
-        app.stop()
+    before = tree(base)
+    for question in TRAVERSALS:
+        result = call_ask(app.url, question)
+        assert "answered" in result and result.get("error") != "internal error", (question, result)
+        call_ask(app.url, "what is it?", [question, "../" * 20 + "etc/shadow"])
+    after = tree(base)
     changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
     configured = {str(app.feedback_log.relative_to(base)), str(app.feedback_log.relative_to(base)) + ".lock",
                   str((root / "app.log").relative_to(base))}
@@ -340,6 +351,15 @@ def test_feedback_log_path_cannot_be_steered_through_the_ask_endpoint(tmp_path_f
     assert not (root.parent / "evil.jsonl").exists() and not (base / "evil.jsonl").exists()
 
 
+@pytest.mark.parametrize("question", ["what is \ud800 dropout?", "\udfff\ud800 what fixes overfitting", "\ud800"],
+                         ids=["in-question", "reversed-pair", "alone"])
+def test_lone_surrogate_over_http_is_answered_not_an_internal_error(app, question):
+    """JSON allows "\\ud800" escapes, so any HTTP client can send a lone surrogate."""
+    result = call_ask(app.url, question)
+    assert result.get("error") != "internal error" and result.get("answer") != "Internal error.", result
+    assert call_ask(app.url, NORMAL)["citations"][0]["term"] == "Overfitting"
+
+
 def _load_app_module():
     spec = importlib.util.spec_from_file_location("qa_app_under_test", ROOT / "app.py")
     module = importlib.util.module_from_spec(spec)
@@ -347,29 +367,47 @@ def _load_app_module():
     return module
 
 
-def test_chat_refusals_are_logged_only_to_the_configured_log(bot, tmp_path):
+def test_chat_refusals_are_logged_only_to_the_configured_log(bot, tmp_path, monkeypatch):
     """The chat reply (the one path that writes refusals) with path-like questions: every write lands
     in the configured log, as data."""
     from qa.feedback import FeedbackLog
+    from qa.query import clean
 
     module = _load_app_module()
     configured = tmp_path / "configured" / "feedback.jsonl"
     demo = module.build_app(bot, FeedbackLog(configured))
     respond = next(f.fn for f in demo.fns.values() if getattr(f, "name", None) == "respond")
-    cwd = Path.cwd()
-    before_cwd = tree(cwd / "feedback") if (cwd / "feedback").exists() else {}
+    writes: list[str] = []
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC):
+            writes.append(os.path.realpath(path))
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def open_(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+"):
+            writes.append(os.path.realpath(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)
     for question in TRAVERSALS:
         reply = respond(question, [])
         if inspect.iscoroutine(reply):
             reply = asyncio.run(reply)
         elif inspect.isgenerator(reply):
             reply = list(reply)
+        assert reply, question
+    monkeypatch.undo()
+    allowed = {os.path.realpath(configured), os.path.realpath(str(configured) + ".lock")}
+    assert writes, "refusals were not logged at all"
+    assert set(writes) <= allowed, f"writes outside the configured log: {sorted(set(writes) - allowed)}"
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert written == ["configured/feedback.jsonl", "configured/feedback.jsonl.lock"]
     logged = [json.loads(line)["question"] for line in configured.read_text().splitlines()]
     assert logged, "refused path-like questions should be logged for staff"
-    assert all(q in {" ".join(module_q.replace("\x00", " ").split()) for module_q in TRAVERSALS} for q in logged), logged
-    assert (tree(cwd / "feedback") if (cwd / "feedback").exists() else {}) == before_cwd
+    assert set(logged) <= {clean(q).text for q in TRAVERSALS}, logged  # the question, as data
 
 
 # --- nothing is unpickled --------------------------------------------------------------------------
