@@ -130,7 +130,7 @@ def main() -> None:
     try:
         bot = Bot.load()  # notices are logged by the qa logger
     except QAError as exc:
-        raise SystemExit(f"error: {exc}")
+        raise SystemExit(f"error: {exc}") from None
     demo = build_app(bot, FeedbackLog(bot.settings.feedback_log))
     demo.queue(default_concurrency_limit=4, max_size=512)
     demo.launch(

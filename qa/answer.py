@@ -94,7 +94,6 @@ class Composer:
         compare: bool,
     ) -> Answer:
         policy = self.policy
-        entries = self.retriever.entries
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
         for mention in mentions:

@@ -2,10 +2,8 @@
 (BM25 over whole definitions; plain dense retrieval, one vector per definition, no refusal)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import bm25s
 import numpy as np

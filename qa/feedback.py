@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import os
 import threading
 from collections import Counter

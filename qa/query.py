@@ -18,7 +18,7 @@ _DEFINE = re.compile(
     r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
 )
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differen(?:ce|ces|t|tly)|differ|differs|compare[sd]?|comparison|better than|or)\b")
-_PRONOUNS = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
+_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
 
 
@@ -69,8 +69,8 @@ def is_elliptical(text: str, word_count: int) -> bool:
 
 
 def substitute(text: str, term: str) -> str:
-    """Replace the first pronoun with the term: 'what problem does it solve?' ->
-    'what problem does Long Short-Term Memory (LSTM) solve?'."""
+    """Replace the first pronoun with the term ('what problem does it solve?' -> 'what problem
+    does Long Short-Term Memory (LSTM) solve?'); with no pronoun, say what the question is about."""
     def repl(match: re.Match) -> str:
         word = match.group(0).casefold()
         if word in ("its", "their", "theirs"):
@@ -79,12 +79,5 @@ def substitute(text: str, term: str) -> str:
             return f"{term} is"
         return term
 
-    replaced, count = _PRONOUNS.subn(repl, text, count=1) if _PRONOUNS.search(text) else (text, 0)
-    if count:
-        return replaced
-    # Pronouns are matched case-insensitively on the folded text; find the same span in the original.
-    folded = text.casefold()
-    match = _PRONOUNS.search(folded)
-    if match:
-        return text[: match.start()] + repl(match) + text[match.end() :]
-    return f"{text.rstrip(' ?')} (about {term})?"
+    replaced, count = _PRONOUNS.subn(repl, text, count=1)
+    return replaced if count else f"{text.rstrip(' ?')} (about {term})?"

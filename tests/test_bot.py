@@ -1,8 +1,6 @@
 """The front door with the real model and the real index: what a student sees."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 

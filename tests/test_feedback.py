@@ -20,7 +20,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from conftest import ROOT
 from qa.feedback import FeedbackLog, FeedbackRecord

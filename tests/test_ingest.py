@@ -1,7 +1,6 @@
 """The corpus stage: the seed's quirks, the curated file, the staff formats, bad files."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
