@@ -72,6 +72,9 @@ class NameTable:
         # only with names in those buckets, so the cost does not grow with the glossary.
         self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
         self.longest = max((len(name.split()) for name in self.exact), default=1)
+        # A typo makes a word the glossary never uses: only spans holding such a word are
+        # looked up fuzzily, which keeps typo matching cheap on a large corpus.
+        self.vocabulary = {w for e in entries for w in tokens(" ".join([e.term, *e.aliases, e.definition]))}
 
     @staticmethod
     def variants(entry: Entry) -> set[str]:
@@ -107,6 +110,8 @@ class NameTable:
                         score = 1.0
                     else:
                         if gram_words[0] in STOPWORDS or gram_words[-1] in STOPWORDS:
+                            continue
+                        if all(w in self.vocabulary for w in gram_words):
                             continue
                         position, score = self._fuzzy(_squash(gram))
                     if position is None:
