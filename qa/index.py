@@ -58,7 +58,7 @@ def prepare(index: faiss.Index) -> None:
     """Search settings for an IVF index (probes), and a direct map so vectors can be read back."""
     ivf = faiss.try_extract_index_ivf(index) if hasattr(faiss, "try_extract_index_ivf") else None
     if ivf is not None:
-        ivf.nprobe = max(16, ivf.nlist // 128)
+        ivf.nprobe = max(24, ivf.nlist // 128)  # recall@10 >= 0.95 from 100k to 1M chunks (benchmarks/)
         ivf.make_direct_map()
 
 
@@ -71,9 +71,7 @@ class VectorIndex:
     def vectors_for(self, positions: list[int]) -> np.ndarray:
         if not positions:
             return np.zeros((0, self.manifest.dimension), np.float32)
-        if isinstance(self.faiss, faiss.IndexFlat):
-            return self.faiss.reconstruct_batch(np.asarray(positions, dtype=np.int64))
-        return np.vstack([self.faiss.reconstruct(int(p)) for p in positions])
+        return self.faiss.reconstruct_batch(np.asarray(positions, dtype=np.int64))
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self.faiss.ntotal)
