@@ -43,6 +43,12 @@ def _text(message: dict) -> str:
 def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
     glossary_names = sorted({e.glossary for e in bot.entries})
 
+    def log_feedback(kind: str, question: str, answer: str, terms: list[str] | None = None) -> None:
+        try:
+            feedback.append(kind, question, answer, terms)
+        except OSError:  # a full disk or a read-only folder must not cost the student the answer
+            log.exception("cannot write the feedback log %s", feedback.path)
+
     def respond(message: str, history: list[dict]) -> list[gr.ChatMessage]:
         try:
             answer = bot.ask(message, history)
@@ -50,7 +56,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
             log.exception("ask failed")
             return [gr.ChatMessage(role="assistant", content="Sorry, something went wrong answering that. Please try again.")]
         if not answer.answered and answer.error is None:
-            feedback.append("refused", answer.question, answer.answer, [c.term for c in answer.citations])
+            log_feedback("refused", answer.question, answer.answer, [c.term for c in answer.citations])
         options = [{"value": f"what is {term}?", "label": term} for term in answer.suggestions[:3]]
         messages = [gr.ChatMessage(role="assistant", content=answer.answer, options=None if answer.citations else options)]
         if answer.citations:
@@ -65,7 +71,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
         question = next((_text(m) for m in reversed(history[: data.index]) if m.get("role") == "user"), "")
         value = data.value if isinstance(data.value, list) else [data.value]
         answer = "\n\n".join(v if isinstance(v, str) else str(v) for v in value)
-        feedback.append("up" if data.liked else "down", question, answer)
+        log_feedback("up" if data.liked else "down", question, answer)
 
     def ask_api(question: list[str], history: list | None = None) -> tuple[list[dict]]:
         """Answer a question, given optionally with a list of earlier questions or chat messages.
@@ -128,6 +134,11 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+        sessions = int(os.environ.get("QA_MAX_SESSIONS", "200"))
+    except ValueError as exc:
+        raise SystemExit(f"error: GRADIO_SERVER_PORT and QA_MAX_SESSIONS must be whole numbers ({exc})") from None
+    try:
         bot = Bot.load()  # notices are logged by the qa logger
     except QAError as exc:
         raise SystemExit(f"error: {exc}") from None
@@ -135,13 +146,13 @@ def main() -> None:
     demo.queue(default_concurrency_limit=4, max_size=512)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        server_port=port,
         theme=gr.themes.Soft(primary_hue="indigo"),
         css=CSS,
         show_error=False,
         # Each browser tab and each API caller without a session is a session; keeping the most
         # recent 200 (not gradio's default 10,000) bounds memory on a help desk left running.
-        state_session_capacity=int(os.environ.get("QA_MAX_SESSIONS", "200")),
+        state_session_capacity=sessions,
     )
 
 

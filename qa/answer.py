@@ -11,7 +11,8 @@ from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 # Words that may stand beside a name without changing what is asked ("the dropout technique").
 GENERIC = frozenset(
     "algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with"
-    " exactly actually really again basically simply please".split()
+    " exactly actually really again basically simply please"
+    " example examples give show list more detail details common some other types kinds".split()
 )
 from .types import Answer, Citation, Entry
 

@@ -56,7 +56,7 @@ def user_questions(history: Iterable[Any] | None) -> list[str]:
         elif isinstance(item, dict) and item.get("role") == "user":
             content = item.get("content")
             if isinstance(content, list):
-                content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+                content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
             if isinstance(content, str):
                 out.append(content)
     return out
@@ -70,11 +70,6 @@ class Bot:
         self.entries = corpus.entries
         self.vectors = vectors
         self.embedder = embedder
-        # One question searches a handful of vectors: FAISS's thread pool costs more than it saves
-        # there and competes with the encoder's threads (measured 20 ms -> 6 ms at 20k chunks).
-        import faiss
-
-        faiss.omp_set_num_threads(1)
         self.retriever = Retriever(corpus.entries, vectors, weights)
         self.composer = Composer(self.retriever, policy)
         self.notices = notices or []
@@ -106,6 +101,8 @@ class Bot:
             if reason:
                 raise StaleIndexError(f"{reason}: run `qa build`")
             vectors = index_mod.load_index(settings.index_dir, manifest)
+            if [c.id for c in vectors.chunks] != [c.id for c in chunk_entries(corpus.entries)]:
+                raise StaleIndexError("the index's chunks differ from the corpus as this version reads it: run `qa build`")
             embedder.warm_up()
             if vectors.manifest.dimension != embedder.dimension:
                 raise StaleIndexError(
@@ -200,7 +197,7 @@ class Bot:
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
         if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or is_elliptical(text, len(words))):
-            own = {m.entry for m in mentions if m.score == 1.0} - {topic}
+            own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
             if not own or has_compare_cue(text):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
@@ -208,14 +205,16 @@ class Bot:
         return Reading(text, None, words, mentions)
 
     def _new_subject(self, text: str, topic: int) -> bool:
-        """'and what's a random forest?' asks about something new; 'and what does the
-        discriminator do?' asks about a part of the topic (its definition names it)."""
+        """'and what's a random forest?' or 'pizza recipes' asks about something new; 'and what
+        does the discriminator do?' or 'why?' asks about the topic (its definition names the
+        discriminator; 'why' names nothing)."""
         subject = define_subject(text)
-        if subject is None or has_pronoun(subject):
+        if subject is not None and has_pronoun(subject):
             return False
-        entry = self.entries[topic]
-        known = set(tokens(" ".join([entry.term, *entry.aliases, entry.definition])))
-        content = [w for w in tokens(subject) if w not in STOPWORDS and w not in GENERIC]
+        if subject is None and has_pronoun(text):
+            return False
+        known = self.retriever.entry_words[topic]
+        content = [w for w in tokens(subject or text) if w not in STOPWORDS and w not in GENERIC]
         return not all(w in known or w.rstrip("s") in known for w in content)
 
     def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:

@@ -74,7 +74,8 @@ class NameTable:
         self.longest = max((len(name.split()) for name in self.exact), default=1)
         # A typo makes a word the glossary never uses: only spans holding such a word are
         # looked up fuzzily, which keeps typo matching cheap on a large corpus.
-        self.vocabulary = {w for e in entries for w in tokens(" ".join([e.term, *e.aliases, e.definition]))}
+        self.entry_words = [frozenset(tokens(" ".join([e.term, *e.aliases, e.definition]))) for e in entries]
+        self.vocabulary = frozenset().union(*self.entry_words)
 
     @staticmethod
     def variants(entry: Entry) -> set[str]:
@@ -159,16 +160,15 @@ class Weights:
     whole: float = 0.25
     top2: float = 0.5
     lexical: float = 0.3
-    # Naming an entry is decisive where the question is about the name ("what is X", "X vs Y",
-    # a bare name: see answer.py); elsewhere the name is often only the object of the question
-    # ("how do I minimize a loss function?"), and measured best at no weight in the ranking.
-    name: float = 0.0  # scaled by how specific the name is (see `Retriever.specificity`)
+    # No weight for naming an entry: that is decisive where the question is about the name ("what
+    # is X", "X vs Y", a bare name: see answer.py), while elsewhere the name is often only the
+    # object of the question ("how do I minimize a loss function?"); measured best at zero.
     hub: float = 0.5  # penalty for entries close to many others (hubness), so specific entries win
 
     @property
     def scale(self) -> float:
         """The most a score can reach: dividing by it shows scores on a 0-1 scale."""
-        return 1.0 + self.whole + self.top2 + self.lexical + self.name
+        return 1.0 + self.whole + self.top2 + self.lexical
     dense_k: int = 64
 
 
@@ -189,24 +189,21 @@ class Retriever:
                 self.sentence_chunks.setdefault(int(entry_position), []).append(chunk_position)
             else:
                 whole[int(entry_position)] = chunk_position
-        self.specificity = self._specificity()
+        self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
+        self.named_by = self._named_by()
         self.hubness = self._hubness(whole)
         documents = [" ".join([e.term, *e.aliases, e.definition]) for e in entries]
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
 
-    def _specificity(self) -> np.ndarray:
-        """How much naming an entry says: 1 for a name no other definition uses, falling (like IDF)
-        for names used across the glossary ("neural network", "clustering")."""
-        used_in = np.ones(len(self.entries))
-        self.named_by: dict[int, set[int]] = {}  # entry -> entries whose definitions name it
+    def _named_by(self) -> dict[int, set[int]]:
+        """entry -> the entries whose definitions name it (exact names only)."""
+        named_by: dict[int, set[int]] = {}
         for position, entry in enumerate(self.entries):
-            named = {m.entry for m in self.names.mentions(tokens(entry.definition), fuzzy=False)} - {position}
-            for other in named:
-                used_in[other] += 1
-                self.named_by.setdefault(other, set()).add(position)
-        n = len(self.entries)
-        return np.log1p(n / used_in) / np.log1p(n)
+            for mention in self.names.mentions(tokens(entry.definition), fuzzy=False):
+                if mention.entry != position:
+                    named_by.setdefault(mention.entry, set()).add(position)
+        return named_by
 
     def _hubness(self, whole: dict[int, int], k: int = 5, reference_size: int = 2000) -> np.ndarray:
         """Mean cosine of each entry with its k nearest other entries: broad entries ("Neural
@@ -298,7 +295,6 @@ class Retriever:
                 + weights.whole * item.whole
                 + weights.top2 * item.top2
                 + weights.lexical * item.lexical
-                + weights.name * item.name * float(self.specificity[item.entry])
                 - weights.hub * float(self.hubness[item.entry])
             )
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)

