@@ -126,6 +126,16 @@ def assert_every_pair_once(questions: list[str], expected: dict[str, int], size:
         assert q == long_question(writer, seq, size)[:QUESTION_LIMIT]
 
 
+def release_and_wait(go: Path, workers, procs) -> None:
+    """Start every writer at once (threads now, processes on the go file) and wait for them all."""
+    go.touch()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    finish_processes(procs)
+
+
 def test_sixteen_threads_lose_and_break_no_line(tmp_path):
     path = tmp_path / "feedback" / "feedback.jsonl"
     log = FeedbackLog(path, max_bytes=1 << 30)
@@ -160,12 +170,7 @@ def test_processes_and_threads_at_once_with_lines_longer_than_pipe_buf(tmp_path)
     log = FeedbackLog(path, max_bytes=1 << 30)
     workers, errors = thread_writers(log, threads, per_thread, size)
     started = time.perf_counter()
-    go.touch()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-    finish_processes(procs)
+    release_and_wait(go, workers, procs)
     print(f"\n{processes}x{per_process} process + {threads}x{per_thread} thread appends in {time.perf_counter() - started:.2f} s")
     assert errors == []
     assert not any(w.is_alive() for w in workers)
@@ -192,12 +197,7 @@ def test_rotation_under_concurrency_keeps_every_line(tmp_path):
     procs = start_processes(path, go, processes, per_process, size, max_bytes=max_bytes, keep=keep)
     log = FeedbackLog(path, max_bytes=max_bytes, keep=keep)
     workers, errors = thread_writers(log, threads, per_thread, size)
-    go.touch()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-    finish_processes(procs)
+    release_and_wait(go, workers, procs)
     assert errors == []
     rotated = sorted(tmp_path.glob("feedback.jsonl.*"), key=lambda p: p.name)
     rotated = [p for p in rotated if p.suffix[1:].isdigit()]
