@@ -167,3 +167,23 @@ def test_a_build_killed_mid_write_leaves_the_previous_index_loadable(tmp_path):
     (corpus / "big.csv").write_text("".join(rows))  # the corpus the previous index was built from
     bot = Bot.load(make_settings(tmp_path, model=BUILTIN_MODEL, rebuild="never"), embedder=fake)
     assert bot.ask("what does Term 17 say?").citations
+
+
+def test_chunk_table_from_another_version_is_stale(fake_root, fake_embedder):
+    """Same corpus bytes, but chunks this version would not make (another parser or chunker)."""
+    import hashlib
+
+    index_dir = fake_root / "index"
+    manifest = read_manifest(index_dir)
+    chunks_path = index_dir / manifest.chunks_file
+    lines = chunks_path.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["id"] = "0" * 16
+    chunks_path.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    data = json.loads((index_dir / "manifest.json").read_text())
+    data["chunks_sha256"] = hashlib.sha256(chunks_path.read_bytes()).hexdigest()
+    (index_dir / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(StaleIndexError, match="chunks differ from the corpus"):
+        Bot.load(make_settings(fake_root, model=fake_embedder.model, rebuild="never"), embedder=fake_embedder)
+    bot = Bot.load(make_settings(fake_root, model=fake_embedder.model), embedder=fake_embedder)
+    assert "Rebuilding" in bot.notices[0] and bot.ask("dropout").citations
