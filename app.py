@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from qa.answer import sources_markdown
-from qa.bot import Bot
+from qa.bot import Bot, message_text
 from qa.errors import QAError
 from qa.feedback import FeedbackLog
 
@@ -29,15 +29,6 @@ CSS = """
 #title p {color: var(--body-text-color-subdued); margin-top: 4px;}
 #glossary-table, #glossary-table *, #review-table, #review-table * {font-family: var(--font) !important;}
 """
-
-
-def _text(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
 
 
 def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
@@ -68,7 +59,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
     def vote(history: list[dict], data: gr.LikeData) -> None:
         if data.liked not in (True, False):
             return  # a vote taken back
-        question = next((_text(m) for m in reversed(history[: data.index]) if m.get("role") == "user"), "")
+        question = next((message_text(m) for m in reversed(history[: data.index]) if m.get("role") == "user"), "")
         value = data.value if isinstance(data.value, list) else [data.value]
         answer = "\n\n".join(v if isinstance(v, str) else str(v) for v in value)
         log_feedback("up" if data.liked else "down", question, answer)

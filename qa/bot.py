@@ -44,9 +44,17 @@ def build(settings: Settings, embedder: Embedder | None = None, corpus: Corpus |
     )
 
 
+def message_text(message: dict) -> str:
+    """The text of a chat message whose content is a string or a list of text parts."""
+    content = message.get("content")
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return content if isinstance(content, str) else ""
+
+
 def user_questions(history: Iterable[Any] | None) -> list[str]:
     """Earlier user questions from a history given as strings, Answers, or chat messages
-    ({"role": "user", "content": ...}, content a string or a list of text parts)."""
+    ({"role": "user", "content": ...})."""
     out: list[str] = []
     for item in history or []:
         if isinstance(item, str):
@@ -54,11 +62,7 @@ def user_questions(history: Iterable[Any] | None) -> list[str]:
         elif isinstance(item, Answer):
             out.append(item.question)
         elif isinstance(item, dict) and item.get("role") == "user":
-            content = item.get("content")
-            if isinstance(content, list):
-                content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-            if isinstance(content, str):
-                out.append(content)
+            out.append(message_text(item))
     return out
 
 
@@ -75,6 +79,7 @@ class Bot:
         self.notices = notices or []
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._position = {entry.term: i for i, entry in enumerate(self.entries)}
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder: Embedder | None = None, progress: bool = False,
@@ -121,11 +126,6 @@ class Bot:
 
     def encode(self, text: str) -> np.ndarray:
         """The question's vector; recent ones are remembered (follow-ups re-read earlier turns)."""
-        with self._cache_lock:
-            vector = self._cache.get(text)
-            if vector is not None:
-                self._cache.move_to_end(text)
-                return vector
         return self._warm([text])[text]
 
     def _warm(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -134,6 +134,7 @@ class Bot:
         with self._cache_lock:
             for text in texts:
                 if text in self._cache:
+                    self._cache.move_to_end(text)
                     found[text] = self._cache[text]
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
@@ -182,14 +183,8 @@ class Bot:
             reading = self._read(text, topic)
             answer = self._respond(reading, self.encode(reading.query))
             if answer.answered and answer.citations:
-                topic = self._position[answer.citations[0].term]
+                topic = self._position[answer.citations[0].term]  # term -> entry position
         return topic
-
-    @property
-    def _position(self) -> dict[str, int]:
-        if not hasattr(self, "_positions"):
-            self._positions = {entry.term: i for i, entry in enumerate(self.entries)}
-        return self._positions
 
     def _read(self, text: str, topic: int | None) -> "Reading":
         """How to read a question: a follow-up (a pronoun, or "and ...?") is rewritten with the

@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -37,7 +37,6 @@ class Corpus:
 
     entries: list[Entry]
     files: dict[str, str]  # file relative to the corpus folder -> sha256 of its bytes
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def hash(self) -> str:
@@ -72,13 +71,12 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         raise CorpusError(corpus_dir, None, f"no glossary files ({', '.join(GLOSSARY_SUFFIXES)}) in the corpus folder")
     entries: list[Entry] = []
     digests: dict[str, str] = {}
-    warnings: list[str] = []
     for path in files:
         data = path.read_bytes()
         digests[path.name] = hashlib.sha256(data).hexdigest()
         entries.extend(read_glossary(path, data, name=path.name))
     check_entries(entries)
-    return Corpus(entries=entries, files=digests, warnings=warnings)
+    return Corpus(entries=entries, files=digests)
 
 
 def read_glossary(path: Path, data: bytes | None = None, name: str | None = None) -> list[Entry]:
@@ -124,8 +122,11 @@ def _entry(name: str, line: int, **fields) -> Entry:
     try:
         return Entry(source=Source(file=name, line=line), **fields)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
-        raise CorpusError(name, line, problems) from None
+        raise CorpusError(name, line, _problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
 
 
 def _split_list(value: str, separators: str = ",") -> list[str]:
@@ -263,8 +264,7 @@ def _read_jsonl(name: str, text: str) -> list[Entry]:
         try:
             item = _JsonEntry.model_validate(record)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors())
-            raise CorpusError(name, number, problems) from None
+            raise CorpusError(name, number, _problems(exc)) from None
         entries.append(_entry(name, number, glossary=glossary, **item.model_dump()))
     return entries
 
