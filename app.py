@@ -9,8 +9,12 @@ import os
 from typing import Any
 
 import gradio as gr
+from fastapi import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from qa.answer import sources_markdown
+from qa.batching import Batcher, answer_all
 from qa.bot import Bot, message_text
 from qa.errors import QAError
 from qa.feedback import FeedbackLog
@@ -71,19 +75,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
 
         Concurrent callers' questions are batched (one model call for all of them)."""
         histories = [h if isinstance(h, list) else None for h in (history or [None] * len(question))]
-        try:
-            return ([a.model_dump() for a in bot.ask_many(question, histories)],)
-        except Exception:  # never a traceback; answer each on its own so one bad input spoils nothing
-            log.exception("batched ask failed; answering one by one")
-            out = []
-            for q, h in zip(question, histories):
-                try:
-                    out.append(bot.ask(q, h).model_dump())
-                except Exception:
-                    log.exception("api ask failed")
-                    out.append({"question": str(q)[:200], "answered": False, "answer": "Internal error.",
-                                "citations": [], "reading": None, "suggestions": [], "error": "internal error"})
-            return (out,)
+        return ([a.model_dump() for a in answer_all(bot, question, histories)],)
 
     def glossary_rows() -> list[list[str]]:
         return [[e.term, e.definition, ", ".join(e.aliases), ", ".join(e.see_also), f"{e.glossary} · {e.source}"] for e in bot.entries]
@@ -122,6 +114,23 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
     return demo
 
 
+class AskRequest(BaseModel):
+    question: str | None = None
+    history: list[str | dict] | None = None  # earlier questions, or chat messages
+
+
+def api_routes(bot: Bot) -> list[APIRoute]:
+    """POST /api/ask: one JSON request, one JSON answer (the object of `qa ask --json`), with
+    concurrent callers' questions encoded together. Lighter than gradio's two-step queue API."""
+    batcher = Batcher(bot, max_size=32)
+
+    async def ask(request: AskRequest) -> Response:
+        answer = await batcher.ask(request.question, request.history)
+        return Response(answer.model_dump_json(), media_type="application/json")  # pydantic writes the JSON itself
+
+    return [APIRoute("/api/ask", ask, methods=["POST"], name="ask")]
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -144,6 +153,7 @@ def main() -> None:
         # Each browser tab and each API caller without a session is a session; keeping the most
         # recent 200 (not gradio's default 10,000) bounds memory on a help desk left running.
         state_session_capacity=sessions,
+        app_kwargs={"routes": api_routes(bot)},  # before gradio's own routes
     )
 
 

@@ -288,8 +288,10 @@ class Retriever:
         top_lexical = max(lexical.values(), default=0.0)
         for entry, score in lexical.items():
             evidence[entry].lexical = score / top_lexical
+        positions = [p for entry in evidence for p in self.entry_chunks.get(entry, [])]
+        cosines = dict(zip(positions, (self.index.vectors_for(positions) @ vector.reshape(-1)).tolist()))  # one lookup for all
         for item in evidence.values():
-            item.dense = self.entry_similarity(item.entry, vector, item)
+            item.dense = self._fill(item, cosines)
             item.score = (
                 item.dense
                 + weights.whole * item.whole
@@ -303,12 +305,16 @@ class Retriever:
         """Cosine of the question with each chunk of one entry (kept in item.chunk_scores); returns
         the best sentence's."""
         positions = self.entry_chunks.get(entry, [])
-        sims = self.index.vectors_for(positions) @ vector.reshape(-1)
-        scores = dict(zip(positions, map(float, sims)))
-        if item is not None:
-            item.chunk_scores.update(scores)
-        sentences = sorted((scores[p] for p in self.sentence_chunks.get(entry, positions)), reverse=True)
-        if item is not None:
-            item.whole = max((s for p, s in scores.items() if p not in self.sentence_chunks.get(entry, ())), default=0.0)
-            item.top2 = float(np.mean(sentences[:2])) if sentences else 0.0
+        cosines = dict(zip(positions, (self.index.vectors_for(positions) @ vector.reshape(-1)).tolist()))
+        return self._fill(item if item is not None else EntryEvidence(entry), cosines)
+
+    def _fill(self, item: EntryEvidence, cosines: dict[int, float]) -> float:
+        """An entry's dense evidence from its chunks' cosines: best sentence (returned), mean of
+        the best two, and the whole-entry chunk."""
+        positions = self.entry_chunks.get(item.entry, [])
+        item.chunk_scores.update((p, cosines[p]) for p in positions)
+        sentence_positions = self.sentence_chunks.get(item.entry, positions)
+        sentences = sorted((cosines[p] for p in sentence_positions), reverse=True)
+        item.whole = max((cosines[p] for p in positions if p not in sentence_positions), default=0.0)
+        item.top2 = sum(sentences[:2]) / len(sentences[:2]) if sentences else 0.0
         return sentences[0] if sentences else 0.0

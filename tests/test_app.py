@@ -5,7 +5,9 @@ import json
 import shutil
 import socket
 import threading
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -63,6 +65,56 @@ def call_raw(url: str, question: str) -> dict:
     assert "event: complete" in body, body
     data = body.split("event: complete", 1)[1].split("data:", 1)[1].strip().splitlines()[0]
     return json.loads(data)[0]
+
+
+def post_api(url: str, body: bytes | dict) -> tuple[int, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url + "/api/ask", data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_json_api_answers_follow_ups_and_refuses(app):
+    status, result = post_api(app.url, {"question": "what fixes overfitting?"})
+    assert status == 200 and result["answered"] is True
+    assert result["citations"][0]["term"] == "Overfitting"
+    assert result["citations"][0]["quotes"][0] in result["answer"]
+    _, follow = post_api(app.url, {"question": "what problem does it solve?", "history": ["what is an LSTM?"]})
+    assert follow["citations"][0]["term"] == "Long Short-Term Memory (LSTM)"
+    assert follow["reading"] == "what problem does Long Short-Term Memory (LSTM) solve?"
+    _, chat = post_api(app.url, {"question": "how is it different from an RNN?",
+                                 "history": [{"role": "user", "content": "what is an LSTM?"}, {"role": "assistant", "content": "..."}]})
+    assert chat["citations"][0]["term"] == "Long Short-Term Memory (LSTM)"
+    _, refused = post_api(app.url, {"question": "a good pasta recipe?"})
+    assert refused["answered"] is False and refused["suggestions"]
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"question": 5}', b'{"question": "x", "history": "not a list"}'])
+def test_json_api_rejects_a_malformed_request_with_a_clear_message(app, body):
+    status, result = post_api(app.url, body)
+    assert status == 422
+    assert result["detail"] and "Traceback" not in json.dumps(result)
+    assert post_api(app.url, {"question": "what is dropout?"})[1]["citations"][0]["term"] == "Dropout"
+
+
+def test_json_api_empty_question_gets_a_message(app):
+    for body in ({"question": ""}, {}, {"question": "   "}):
+        status, result = post_api(app.url, body)
+        assert status == 200 and result["answered"] is False and result["error"] == "empty question"
+
+
+def test_json_api_answers_32_concurrent_callers_each_their_own(app):
+    questions = ["what fixes overfitting?", "what is an LSTM?", "bagging vs boosting", "a good pasta recipe?", "dropuot",
+                 "what is a kernel?", "how do GANs work?", "x" * 100_000]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(lambda i: post_api(app.url, {"question": questions[i % len(questions)] + "?" * (i // 8)}), range(64)))
+    assert all(status == 200 for status, _ in results)
+    for i, (_, result) in enumerate(results):
+        alone = post_api(app.url, {"question": questions[i % len(questions)] + "?" * (i // 8)})[1]
+        assert result == alone, i
 
 
 def test_fifty_concurrent_users_all_get_answers(app):

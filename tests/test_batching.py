@@ -1,0 +1,89 @@
+"""Answering concurrent callers together: same answers as one at a time, fewer model calls, and
+no failure of one question or of the batch reaches a caller as an exception."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from qa.batching import Batcher, answer_all
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = ["what fixes overfitting?", "what is an LSTM?", "bagging vs boosting", "a good pasta recipe?", "dropuot",
+             "", "how can I shrink a dataset with too many columns?", "<script>alert(1)</script> what is dropout"]
+
+
+def test_concurrent_callers_get_the_answers_they_would_get_alone_in_few_batches(bot):
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(40)]
+    alone = [bot.ask(q) for q in questions]
+    batcher = Batcher(bot, max_size=32)
+
+    async def everyone():
+        return await asyncio.gather(*(batcher.ask(q) for q in questions))
+
+    together = asyncio.run(everyone())
+    assert [a.model_dump() for a in together] == [a.model_dump() for a in alone]
+    assert batcher.batches == 2  # 40 waiting callers, at most 32 a batch
+
+
+def test_a_follow_up_keeps_its_own_history_inside_a_batch(bot):
+    batcher = Batcher(bot)
+
+    async def both():
+        return await asyncio.gather(batcher.ask("what problem does it solve?", ["what is an LSTM?"]),
+                                    batcher.ask("what problem does it solve?", ["what is a GAN?"]))
+
+    lstm, gan = asyncio.run(both())
+    assert lstm.citations[0].term == "Long Short-Term Memory (LSTM)"
+    assert gan.citations[0].term == "Generative Adversarial Network (GAN)"
+
+
+def test_a_failing_batch_is_answered_one_by_one_and_a_failing_question_alone(bot, monkeypatch):
+    real_ask_many = bot.ask_many
+
+    def broken(questions, histories=None):
+        if len(questions) > 1 or questions[0] == "poison":
+            raise RuntimeError("boom")
+        return real_ask_many(questions, histories)
+
+    monkeypatch.setattr(bot, "ask_many", broken)
+    answers = answer_all(bot, ["what is dropout?", "poison", "what is a kernel?"])
+    assert answers[0].citations[0].term == "Dropout"
+    assert answers[1].answered is False and answers[1].error == "internal error" and "Traceback" not in answers[1].answer
+    assert answers[2].answered and answers[2].citations
+
+
+def test_stopping_the_server_releases_waiting_callers(bot, monkeypatch):
+    import threading
+
+    started = threading.Event()
+    release = threading.Event()
+
+    real_ask_many = bot.ask_many
+
+    def slow(questions, histories=None):
+        started.set()
+        release.wait(5)
+        return real_ask_many(questions, histories)
+
+    monkeypatch.setattr(bot, "ask_many", slow)
+    batcher = Batcher(bot)
+
+    async def scenario():
+        first = asyncio.ensure_future(batcher.ask("what is dropout?"))
+        await asyncio.sleep(0)
+        await asyncio.to_thread(started.wait, 5)
+        second = asyncio.ensure_future(batcher.ask("what is a kernel?"))
+        await asyncio.sleep(0)
+        batcher._task.cancel()  # what the event loop does to pending tasks at shutdown
+        release.set()
+        return await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), timeout=10)
+
+    results = asyncio.run(scenario())
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+
+
+def test_batch_size_is_validated(bot):
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        Batcher(bot, max_size=0)
