@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +59,7 @@ SIZES = {
     ),
     "full": dict(
         latency_questions=300, latency_warmup=20,
-        http_questions=320, http_rounds=4, http_warmup=16,
+        http_questions=1280, http_rounds=4, http_warmup=32,
         build_chunks=100_000, build_baseline_sample=10_000,
         cold_repeats=5,
         scale_sizes=[100_000, 1_000_000], scale_queries=200, scale_ask_questions=150,
@@ -225,18 +226,34 @@ def section_latency(cfg: dict, res: Results, work: Path, questions: list[str]) -
 
 # --- section 2: concurrent throughput over raw HTTP ----------------------------------------------
 
+_connections = threading.local()
+
+
+def connection(port: int, timeout: float = 300) -> http.client.HTTPConnection:
+    """This thread's kept-alive connection to the app (as any HTTP client library keeps one)."""
+    pool = _connections.__dict__.setdefault("pool", {})
+    if port not in pool:
+        pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    return pool[port]
+
+
 def ask_http(port: int, question: str, timeout: float = 300) -> dict:
-    """POST /api/ask: the app's JSON API, one request per question."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("POST", "/api/ask", body=json.dumps({"question": question}), headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        body = response.read()
-    finally:
-        conn.close()
+    """POST /api/ask: the app's JSON API, one request per question, on a kept-alive connection."""
+    body = json.dumps({"question": question})
+    for attempt in (1, 2):
+        conn = connection(port, timeout)
+        try:
+            conn.request("POST", "/api/ask", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            data = response.read()
+            break
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()  # the server closed an idle connection: reconnect once
+            if attempt == 2:
+                raise
     if response.status != 200:
-        raise RuntimeError(f"POST /api/ask: HTTP {response.status}: {body[:200]!r}")
-    return json.loads(body)
+        raise RuntimeError(f"POST /api/ask: HTTP {response.status}: {data[:200]!r}")
+    return json.loads(data)
 
 
 def ask_gradio(port: int, question: str, timeout: float = 300) -> dict:
