@@ -134,7 +134,8 @@ class Composer:
         if not ranked:
             return self._refuse(question, reading, ranked)
         top = ranked[0]
-        confident = top.dense >= policy.min_dense or (top.name > 0 and top.dense >= policy.min_dense_named)
+        # An entry that took the place of a named one (a means for it) is as sure as a named one.
+        confident = top.dense >= policy.min_dense or ((top.name > 0 or top.means_for is not None) and top.dense >= policy.min_dense_named)
         if not confident:
             return self._refuse(question, reading, ranked)
         # Runners-up are cited when nearly as good, or when their definition names the best entry

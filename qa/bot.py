@@ -17,7 +17,7 @@ from .chunk import chunk_entries
 from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
-from .query import clean, define_subject, has_compare_cue, has_pronoun, is_elliptical, substitute
+from .query import asks_for_means, clean, define_subject, has_compare_cue, has_pronoun, is_elliptical, substitute
 from .retrieve import STOPWORDS, Retriever, Weights, tokens
 from .settings import Settings
 from .types import Answer
@@ -213,7 +213,7 @@ class Bot:
         return not all(w in known or w.rstrip("s") in known for w in content)
 
     def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:
-        ranked = self.retriever.rank(reading.query, vector, reading.mentions)
+        ranked = self.retriever.rank(reading.query, vector, reading.mentions, means=asks_for_means(reading.query))
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=define_subject(reading.query), compare=has_compare_cue(reading.query),

@@ -150,6 +150,7 @@ class EntryEvidence:
     top2: float = 0.0  # mean cosine of the entry's two best sentences
     lexical: float = 0.0  # BM25, relative to the best entry for this question
     name: float = 0.0  # 1.0 when the question names the entry, less for a typo
+    means_for: int | None = None  # the named entry whose place this one took (see Retriever.rank)
     chunk_scores: dict[int, float] = field(default_factory=dict)  # chunk position -> cosine
 
 
@@ -272,8 +273,11 @@ class Retriever:
                     break
         return found if len(found) <= limit else []
 
-    def rank(self, question: str, vector: np.ndarray, mentions: list[Mention]) -> list[EntryEvidence]:
-        """Candidates from the vectors, the words and the names; each scored on all its sentences."""
+    def rank(self, question: str, vector: np.ndarray, mentions: list[Mention], means: bool = False) -> list[EntryEvidence]:
+        """Candidates from the vectors, the words and the names; each scored on all its sentences.
+        When the question asks for a means (`means`), an entry it names yields its place to the
+        best entry whose definition names it: "how do i minimize a loss function?" wants Gradient
+        Descent, whose definition names the loss function, not the Loss Function entry."""
         weights = self.weights
         _, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
         evidence: dict[int, EntryEvidence] = {}
@@ -297,7 +301,26 @@ class Retriever:
                 + weights.lexical * item.lexical
                 - weights.hub * float(self.hubness[item.entry])
             )
+        if means:
+            self._yield_to_means(evidence, mentions)
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
+
+    def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
+        """A named entry and the best entry naming it in its definition (a means for it) trade
+        places. It keeps its place when its own definition names one of its means ("overfitting
+        can be mitigated by regularization"), or when the question names a means of it too ("how
+        do i pick the step size for my optimizer?")."""
+        named = {m.entry for m in mentions}
+        means_of = {entry: [e for e in self.named_by.get(entry, ()) if e in evidence] for entry in named}
+        for entry in named:
+            means = means_of[entry]
+            if not means or named & set(means) or any(entry in self.named_by.get(e, ()) for e in means):
+                continue
+            best = max((evidence[e] for e in means), key=lambda e: e.score)
+            item = evidence[entry]
+            if best.score < item.score:
+                best.score, item.score = item.score, best.score
+                best.means_for = entry
 
     def entry_similarity(self, entry: int, vector: np.ndarray, item: EntryEvidence | None = None) -> float:
         """Cosine of the question with each chunk of one entry (kept in item.chunk_scores); returns
