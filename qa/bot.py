@@ -187,11 +187,13 @@ class Bot:
         return topic
 
     def _read(self, text: str, topic: int | None) -> "Reading":
-        """How to read a question: a follow-up (a pronoun, or "and ...?") is rewritten with the
-        conversation's topic, unless it names a new entry of its own."""
+        """How to read a question: a follow-up (a pronoun, "and ...?", or no word of its own beyond
+        "give me some examples") is rewritten with the conversation's topic, unless it names a
+        new entry of its own."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
-        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or is_elliptical(text, len(words))):
+        bare = not any(w not in STOPWORDS and w not in GENERIC for w in words)
+        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
             if not own or has_compare_cue(text):
                 rewritten = substitute(text, self.entries[topic].term)
