@@ -26,6 +26,7 @@ _TASK = re.compile(
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
+_PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
 
 
@@ -73,6 +74,10 @@ def asks_for_means(text: str) -> bool:
 
 def has_pronoun(text: str) -> bool:
     return bool(_PRONOUNS.search(text.casefold()))
+
+
+def has_personal_pronoun(text: str) -> bool:
+    return bool(_PERSONAL.search(text.casefold()))
 
 
 def is_elliptical(text: str, word_count: int) -> bool:
