@@ -76,6 +76,9 @@ class NameTable:
         # looked up fuzzily, which keeps typo matching cheap on a large corpus.
         self.entry_words = [frozenset(tokens(" ".join([e.term, *e.aliases, e.definition]))) for e in entries]
         self.vocabulary = frozenset().union(*self.entry_words)
+        self.words_by_letter: dict[str, list[str]] = {}
+        for word in sorted(self.vocabulary):
+            self.words_by_letter.setdefault(word[0], []).append(word)
 
     @staticmethod
     def variants(entry: Entry) -> set[str]:
@@ -120,6 +123,14 @@ class NameTable:
                     found.append(Mention(position, start, start + n, score, gram))
                     covered[start : start + n] = [True] * n
         return sorted(found, key=lambda m: m.start)
+
+    def known_word(self, word: str) -> bool:
+        """A word the glossary uses, or a typo of one (same first letter, similar spelling)."""
+        if word in self.vocabulary:
+            return True
+        if len(word) < 5:
+            return False
+        return process.extractOne(word, self.words_by_letter.get(word[0], []), scorer=fuzz.ratio, score_cutoff=80.0) is not None
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
         """A typo of a name: same first letter, length within two, similarity above a cutoff."""
