@@ -68,8 +68,9 @@ class NameTable:
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
                 self.exact[initials] = next(iter(owners))
-        # Typos keep the first letter and change the length by at most two: a name is compared
-        # only with names in those buckets, so the cost does not grow with the glossary.
+        # Typos keep the first letter and change the length by at most two (a third of it for long
+        # names): a name is compared only with names in those buckets, so the cost does not grow
+        # with the glossary.
         self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
         self.longest = max((len(name.split()) for name in self.exact), default=1)
         # A typo makes a word the glossary never uses: only spans holding such a word are
@@ -133,12 +134,14 @@ class NameTable:
         return process.extractOne(word, self.words_by_letter.get(word[0], []), scorer=fuzz.ratio, score_cutoff=80.0) is not None
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
-        """A typo of a name: same first letter, length within two, similarity above a cutoff."""
+        """A typo of a name: same first letter, length within two (a third for long names, so a
+        misspelt and shortened "recurent neural net" still finds its name), similarity above a cutoff."""
         if len(squashed) < 5:
             return None, 0.0
         cutoff = 80.0 if len(squashed) < 10 else 84.0
         best: tuple[float, int] | None = None
-        for length in range(len(squashed) - 2, len(squashed) + 3):
+        reach = max(2, len(squashed) // 3)
+        for length in range(len(squashed) - reach, len(squashed) + reach + 1):
             bucket = self.buckets.get((squashed[0], length))
             if bucket is None:
                 continue
