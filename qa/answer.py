@@ -128,13 +128,14 @@ class Composer:
                 places = self.retriever.mentioned_in(subject)
                 if places:
                     return self._mentioned(question, reading, subject, places, ranked)
-                if not ranked or ranked[0].dense < policy.unknown_subject_dense:
+                if not ranked or ranked[0].dense < policy.unknown_subject_dense or self._unknown_kind(words, covering):
                     return self._refuse(question, reading, ranked)
 
         if not ranked:
             return self._refuse(question, reading, ranked)
         top = ranked[0]
-        confident = top.dense >= policy.min_dense or (top.name > 0 and top.dense >= policy.min_dense_named)
+        # An entry that took the place of a named one (a means for it) is as sure as a named one.
+        confident = top.dense >= policy.min_dense or ((top.name > 0 or top.means_for is not None) and top.dense >= policy.min_dense_named)
         if not confident:
             return self._refuse(question, reading, ranked)
         # Runners-up are cited when nearly as good, or when their definition names the best entry
@@ -150,6 +151,15 @@ class Composer:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
         return self._quote(question, reading, vector, cited, unsure=unsure)
+
+    def _unknown_kind(self, words: list[str], covering: list[Mention]) -> bool:
+        """A name right after a word the glossary never uses (nor a typo of one) is a kind of it
+        the glossary lacks ("graph neural network"), however close in meaning; "benefit of
+        transfer learning" is not."""
+        if not covering:
+            return False
+        before = words[covering[0].start - 1] if covering[0].start > 0 else ""
+        return bool(before) and before not in STOPWORDS and before not in GENERIC and not self.retriever.names.known_word(before)
 
     # --- the four shapes of an answer ------------------------------------------------------------
 

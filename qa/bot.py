@@ -17,7 +17,9 @@ from .chunk import chunk_entries
 from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
-from .query import clean, define_subject, has_compare_cue, has_pronoun, is_elliptical, substitute
+from .query import (
+    asks_for_means, clean, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, substitute,
+)
 from .retrieve import STOPWORDS, Retriever, Weights, tokens
 from .settings import Settings
 from .types import Answer
@@ -187,13 +189,16 @@ class Bot:
         return topic
 
     def _read(self, text: str, topic: int | None) -> "Reading":
-        """How to read a question: a follow-up (a pronoun, or "and ...?") is rewritten with the
-        conversation's topic, unless it names a new entry of its own."""
+        """How to read a question: a follow-up (a pronoun, "and ...?", or no word of its own beyond
+        "give me some examples") is rewritten with the conversation's topic, unless it names a
+        new entry of its own and has no "it" or "they" to stand for the topic ("and what happens
+        when you add deep neural nets to it?" is about the topic and the new entry)."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
-        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or is_elliptical(text, len(words))):
+        bare = not any(w not in STOPWORDS and w not in GENERIC for w in words)
+        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
-            if not own or has_compare_cue(text):
+            if not own or has_compare_cue(text) or has_personal_pronoun(text):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words))
@@ -213,7 +218,7 @@ class Bot:
         return not all(w in known or w.rstrip("s") in known for w in content)
 
     def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:
-        ranked = self.retriever.rank(reading.query, vector, reading.mentions)
+        ranked = self.retriever.rank(reading.query, vector, reading.mentions, means=asks_for_means(reading.query))
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=define_subject(reading.query), compare=has_compare_cue(reading.query),

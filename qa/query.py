@@ -18,7 +18,15 @@ _DEFINE = re.compile(
     r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
 )
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differen(?:ce|ces|t|tly)|differ|differs|compare[sd]?|comparison|better than|or)\b")
+# A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
+# instead?", "what controls its step size?"): an entry it names is what is worked on, not the answer.
+_TASK = re.compile(
+    r"\b(?:how (?:do|can|should|could|would) (?:i|we)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
+    r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)"
+    r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
+)
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
+_PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
 
 
@@ -60,8 +68,16 @@ def has_compare_cue(text: str) -> bool:
     return bool(_COMPARE.search(text.casefold()))
 
 
+def asks_for_means(text: str) -> bool:
+    return bool(_TASK.search(text.casefold()))
+
+
 def has_pronoun(text: str) -> bool:
     return bool(_PRONOUNS.search(text.casefold()))
+
+
+def has_personal_pronoun(text: str) -> bool:
+    return bool(_PERSONAL.search(text.casefold()))
 
 
 def is_elliptical(text: str, word_count: int) -> bool:

@@ -68,14 +68,18 @@ class NameTable:
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
                 self.exact[initials] = next(iter(owners))
-        # Typos keep the first letter and change the length by at most two: a name is compared
-        # only with names in those buckets, so the cost does not grow with the glossary.
+        # Typos keep the first letter and change the length by at most two (a third of it for long
+        # names): a name is compared only with names in those buckets, so the cost does not grow
+        # with the glossary.
         self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
         self.longest = max((len(name.split()) for name in self.exact), default=1)
         # A typo makes a word the glossary never uses: only spans holding such a word are
         # looked up fuzzily, which keeps typo matching cheap on a large corpus.
         self.entry_words = [frozenset(tokens(" ".join([e.term, *e.aliases, e.definition]))) for e in entries]
         self.vocabulary = frozenset().union(*self.entry_words)
+        self.words_by_letter: dict[str, list[str]] = {}
+        for word in sorted(self.vocabulary):
+            self.words_by_letter.setdefault(word[0], []).append(word)
 
     @staticmethod
     def variants(entry: Entry) -> set[str]:
@@ -121,13 +125,23 @@ class NameTable:
                     covered[start : start + n] = [True] * n
         return sorted(found, key=lambda m: m.start)
 
+    def known_word(self, word: str) -> bool:
+        """A word the glossary uses, or a typo of one (same first letter, similar spelling)."""
+        if word in self.vocabulary:
+            return True
+        if len(word) < 5:
+            return False
+        return process.extractOne(word, self.words_by_letter.get(word[0], []), scorer=fuzz.ratio, score_cutoff=80.0) is not None
+
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
-        """A typo of a name: same first letter, length within two, similarity above a cutoff."""
+        """A typo of a name: same first letter, length within two (a third for long names, so a
+        misspelt and shortened "recurent neural net" still finds its name), similarity above a cutoff."""
         if len(squashed) < 5:
             return None, 0.0
         cutoff = 80.0 if len(squashed) < 10 else 84.0
         best: tuple[float, int] | None = None
-        for length in range(len(squashed) - 2, len(squashed) + 3):
+        reach = max(2, len(squashed) // 3)
+        for length in range(len(squashed) - reach, len(squashed) + reach + 1):
             bucket = self.buckets.get((squashed[0], length))
             if bucket is None:
                 continue
@@ -150,6 +164,7 @@ class EntryEvidence:
     top2: float = 0.0  # mean cosine of the entry's two best sentences
     lexical: float = 0.0  # BM25, relative to the best entry for this question
     name: float = 0.0  # 1.0 when the question names the entry, less for a typo
+    means_for: int | None = None  # the named entry whose place this one took (see Retriever.rank)
     chunk_scores: dict[int, float] = field(default_factory=dict)  # chunk position -> cosine
 
 
@@ -272,8 +287,11 @@ class Retriever:
                     break
         return found if len(found) <= limit else []
 
-    def rank(self, question: str, vector: np.ndarray, mentions: list[Mention]) -> list[EntryEvidence]:
-        """Candidates from the vectors, the words and the names; each scored on all its sentences."""
+    def rank(self, question: str, vector: np.ndarray, mentions: list[Mention], means: bool = False) -> list[EntryEvidence]:
+        """Candidates from the vectors, the words and the names; each scored on all its sentences.
+        When the question asks for a means (`means`), an entry it names yields its place to the
+        best entry whose definition names it: "how do i minimize a loss function?" wants Gradient
+        Descent, whose definition names the loss function, not the Loss Function entry."""
         weights = self.weights
         _, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
         evidence: dict[int, EntryEvidence] = {}
@@ -299,7 +317,26 @@ class Retriever:
                 + weights.lexical * item.lexical
                 - weights.hub * float(self.hubness[item.entry])
             )
+        if means:
+            self._yield_to_means(evidence, mentions)
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
+
+    def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
+        """A named entry and the best entry naming it in its definition (a means for it) trade
+        places. It keeps its place when its own definition names one of its means ("overfitting
+        can be mitigated by regularization"), or when the question names a means of it too ("how
+        do i pick the step size for my optimizer?")."""
+        named = {m.entry for m in mentions}
+        means_of = {entry: [e for e in self.named_by.get(entry, ()) if e in evidence] for entry in named}
+        for entry in named:
+            means = means_of[entry]
+            if not means or named & set(means) or any(entry in self.named_by.get(e, ()) for e in means):
+                continue
+            best = max((evidence[e] for e in means), key=lambda e: e.score)
+            item = evidence[entry]
+            if best.score < item.score:
+                best.score, item.score = item.score, best.score
+                best.means_for = entry
 
     def entry_similarity(self, entry: int, vector: np.ndarray, item: EntryEvidence | None = None) -> float:
         """Cosine of the question with each chunk of one entry (kept in item.chunk_scores); returns

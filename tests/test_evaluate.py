@@ -12,8 +12,8 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 
 # The figures this code reached on eval/dev.jsonl when this floor was set, less a small tolerance.
-FLOOR = {"hit@1": 0.91, "recall@3": 0.965, "mrr": 0.945, "oos_refused": 0.875, "multi_turn_hit@1": 0.875}
-CEILING = {"in_scope_refused": 0.035}
+FLOOR = {"hit@1": 0.935, "recall@3": 0.97, "mrr": 0.96, "oos_refused": 0.93, "multi_turn_hit@1": 0.925}
+CEILING = {"in_scope_refused": 0.03}
 
 
 @pytest.fixture(scope="module")
