@@ -18,7 +18,8 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asks_for_means, clean, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, substitute,
+    asks_for_means, clean, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, pronoun_after_and,
+    substitute,
 )
 from .retrieve import STOPWORDS, Retriever, Weights, tokens
 from .settings import Settings
@@ -192,13 +193,17 @@ class Bot:
         """How to read a question: a follow-up (a pronoun, "and ...?", or no word of its own beyond
         "give me some examples") is rewritten with the conversation's topic, unless it names a
         new entry of its own and has no "it" or "they" to stand for the topic ("and what happens
-        when you add deep neural nets to it?" is about the topic and the new entry)."""
+        when you add deep neural nets to it?" is about the topic and the new entry). An "it" in a
+        clause after "and" that follows the new entry's name stands for that entry ("how does
+        dropout work and why is it useful?")."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
         bare = not any(w not in STOPWORDS and w not in GENERIC for w in words)
         if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
-            own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
-            if not own or has_compare_cue(text) or has_personal_pronoun(text):
+            sure = [m for m in mentions if m.score >= self.composer.policy.sure_name and m.entry != topic]
+            own = {m.entry for m in sure}
+            leans = has_personal_pronoun(text) and not (sure and pronoun_after_and(words, sure[0].end))
+            if not own or has_compare_cue(text) or leans:
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words))

@@ -87,6 +87,21 @@ def test_follow_ups_are_read_in_context_and_new_topics_are_not_dragged(bot):
     assert terms(bot.ask("what problem does it solve?", messages))[0] == "Long Short-Term Memory (LSTM)"
 
 
+@pytest.mark.parametrize("history, question, reading, first", [
+    # "it" after a new entry's name, in a clause after "and", is that entry
+    (["what is a cnn"], "how does dropout work and why is it useful", None, "Dropout"),
+    (["what is a cnn"], "what is dropout and why is it used", None, "Dropout"),
+    # "it" as the object of the question still stands for the topic
+    (["what is a GAN"], "is dropout used in it?", "is dropout used in Generative Adversarial Network (GAN)?", "Generative Adversarial Network (GAN)"),
+    (["what is reinforcement learning", "where is it used"], "and what happens when you add deep neural nets to it?",
+     "and what happens when you add deep neural nets to Reinforcement Learning?", "Deep Reinforcement Learning"),
+])
+def test_whom_a_pronoun_stands_for(bot, history, question, reading, first):
+    answer = bot.ask(question, history)
+    assert answer.reading == reading
+    assert terms(answer)[0] == first
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "?!", None, b"\xff\xfe"])
 def test_empty_or_unusable_questions_get_a_message(bot, question):
     answer = bot.ask(question)
