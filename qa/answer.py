@@ -25,9 +25,11 @@ class Policy:
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
-    cite_margin: float = 0.10  # cite runners-up this close to the best
+    cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
+    worded_count: int = 4  # a question with at least this many of its words in one definition ...
+    worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
     max_citations: int = 3
     max_quotes: int = 2
     quote_margin: float = 0.08
@@ -134,23 +136,34 @@ class Composer:
         if not ranked:
             return self._refuse(question, reading, ranked)
         top = ranked[0]
-        # An entry that took the place of a named one (a means for it) is as sure as a named one.
-        confident = top.dense >= policy.min_dense or ((top.name > 0 or top.means_for is not None) and top.dense >= policy.min_dense_named)
+        # An entry that took the place of a named one (a means for it), or whose definition holds
+        # nearly every word of the question, is as sure as a named one.
+        vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
+        confident = top.dense >= policy.min_dense or (vouched and top.dense >= policy.min_dense_named)
         if not confident:
             return self._refuse(question, reading, ranked)
-        # Runners-up are cited when nearly as good, or when their definition names the best entry
-        # and still bears on the question ("what fixes overfitting?" -> Regularization, Dropout).
-        related = self.retriever.named_by.get(top.entry, set())
-        cited = [top] + [
-            item for item in ranked[1:]
-            if (item.score >= top.score - policy.cite_margin and (item.dense >= policy.min_dense or item.name > 0))
-            or (item.entry in related and item.dense >= policy.min_dense_named and item.score >= top.score - policy.related_margin)
-        ]
+        # Runners-up are cited when nearly as good; then those whose definition names the best
+        # entry ("what fixes overfitting?" -> Regularization, Dropout); then those a "See also"
+        # links to it; each only while it still bears on the question.
+        close = [item for item in ranked[1:]
+                 if item.score >= top.score - policy.cite_margin and (item.dense >= policy.min_dense or item.name > 0)]
+        cited = [top] + close
+        for related in (self.retriever.named_by.get(top.entry, set()), self.retriever.linked.get(top.entry, set())):
+            cited += [item for item in ranked[1:] if item.entry in related and item not in cited
+                      and item.dense >= policy.min_dense_named and item.score >= top.score - policy.related_margin]
         unsure = not named and len(ranked) > 1 and ranked[1].score >= top.score - policy.unsure_margin
         if unsure and len(cited) < 2:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
         return self._quote(question, reading, vector, cited, unsure=unsure)
+
+    def _worded(self, words: list[str], entry: int) -> bool:
+        """Whether the question is told in the entry's own words: "how do i find the directions of
+        maximum variance in my data" and PCA's "directions ... of maximum variance in the data"."""
+        content = [w for w in words if w not in STOPWORDS and w not in GENERIC]
+        known = self.retriever.entry_words[entry]
+        found = sum(1 for w in content if w in known or w.rstrip("s") in known)
+        return found >= self.policy.worded_count and found >= self.policy.worded_share * len(content)
 
     def _unknown_kind(self, words: list[str], covering: list[Mention]) -> bool:
         """A name right after a word the glossary never uses (nor a typo of one) is a kind of it

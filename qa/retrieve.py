@@ -206,10 +206,24 @@ class Retriever:
                 whole[int(entry_position)] = chunk_position
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
+        self.linked = self._linked()
         self.hubness = self._hubness(whole)
         documents = [" ".join([e.term, *e.aliases, e.definition]) for e in entries]
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
+
+    def _linked(self) -> dict[int, set[int]]:
+        """entry -> the entries its "See also" links to, and those linking to it (the glossary
+        editor's own relations)."""
+        by_name = {normalize_name(name): i for i, entry in enumerate(self.entries) for name in names_of(entry)}
+        linked: dict[int, set[int]] = {}
+        for position, entry in enumerate(self.entries):
+            for name in entry.see_also:
+                other = by_name.get(normalize_name(name))
+                if other is not None and other != position:
+                    linked.setdefault(position, set()).add(other)
+                    linked.setdefault(other, set()).add(position)
+        return linked
 
     def _named_by(self) -> dict[int, set[int]]:
         """entry -> the entries whose definitions name it (exact names only)."""

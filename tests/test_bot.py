@@ -87,6 +87,18 @@ def test_follow_ups_are_read_in_context_and_new_topics_are_not_dragged(bot):
     assert terms(bot.ask("what problem does it solve?", messages))[0] == "Long Short-Term Memory (LSTM)"
 
 
+def test_a_question_told_in_one_definitions_words_is_answered_from_it(bot):
+    # the model scores the sentence low (a cosine under the floor), but four of its five words are PCA's own
+    answer = bot.ask("how can i get the directions of maximum variance in my data?")
+    assert answer.answered and terms(answer)[0] == "Principal Component Analysis (PCA)"
+
+
+def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot):
+    answer = bot.ask("a model too simple to capture the pattern in the data")
+    assert terms(answer)[0] == "Underfitting"
+    assert "Overfitting" in terms(answer)  # Underfitting's "See also"; its definition does not name it
+
+
 @pytest.mark.parametrize("history, question, reading, first", [
     # "it" after a new entry's name, in a clause after "and", is that entry
     (["what is a cnn"], "how does dropout work and why is it useful", None, "Dropout"),

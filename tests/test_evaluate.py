@@ -1,6 +1,5 @@
-"""Answer quality on the labelled dev set, with the real model: a floor the bot must not drop
-below, the issue's bar (not yet met: strict xfail, so meeting it turns this red until the marker
-goes), and the two baselines measured in the same run."""
+"""Answer quality on the labelled dev set, with the real model: the issue's bar (CI fails below
+it), a floor for follow-ups, and the two baselines measured in the same run."""
 from __future__ import annotations
 
 import pytest
@@ -11,9 +10,8 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-# The figures this code reached on eval/dev.jsonl when this floor was set, less a small tolerance.
-FLOOR = {"hit@1": 0.935, "recall@3": 0.97, "mrr": 0.96, "oos_refused": 0.93, "multi_turn_hit@1": 0.925}
-CEILING = {"in_scope_refused": 0.03}
+# Follow-ups have no bar of their own: 0.975 when this floor was set, less one question in forty.
+FLOOR = {"multi_turn_hit@1": 0.95}
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +33,9 @@ def test_dev_set_is_the_promised_kind(dev_items):
     assert sum(1 for i in dev_items if i.history) >= 20
 
 
-def test_dev_set_figures_stay_above_the_floor(dev_report):
-    figures = dev_report.figures
+def test_dev_set_follow_ups_stay_above_the_floor(dev_report):
     for key, floor in FLOOR.items():
-        assert figures[key] >= floor, (key, figures[key])
-    for key, ceiling in CEILING.items():
-        assert figures[key] <= ceiling, (key, figures[key])
+        assert dev_report.figures[key] >= floor, (key, dev_report.figures[key])
 
 
 def test_bot_beats_both_baselines(bot, dev_items, dev_report):
@@ -49,6 +44,5 @@ def test_bot_beats_both_baselines(bot, dev_items, dev_report):
         assert dev_report.figures["mrr"] >= baseline.figures["mrr"] + 0.05, baseline.name
 
 
-@pytest.mark.xfail(strict=True, reason="issue 3's bar is not reached yet; see the README's Answer quality table")
 def test_dev_set_meets_the_issue_bar(dev_report):
     assert meets_bar(dev_report.figures) == []
