@@ -18,7 +18,7 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asks_for_means, clean, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, pronoun_after_and,
+    asks_for_means, clean, continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical,
     substitute,
 )
 from .retrieve import STOPWORDS, Retriever, Weights, tokens
@@ -192,18 +192,16 @@ class Bot:
     def _read(self, text: str, topic: int | None) -> "Reading":
         """How to read a question: a follow-up (a pronoun, "and ...?", or no word of its own beyond
         "give me some examples") is rewritten with the conversation's topic, unless it names a
-        new entry of its own and has no "it" or "they" to stand for the topic ("and what happens
-        when you add deep neural nets to it?" is about the topic and the new entry). An "it" in a
-        clause after "and" that follows the new entry's name stands for that entry ("how does
-        dropout work and why is it useful?")."""
+        new entry of its own. Then only a question that opens as a continuation and has an "it" or
+        "they" leans on the topic ("and what happens when you add deep neural nets to it?"); in
+        "is it true that dropout prevents overfitting?" or "how does dropout work and why is it
+        useful?" the "it" is no topic's."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
         bare = not any(w not in STOPWORDS and w not in GENERIC for w in words)
         if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
-            sure = [m for m in mentions if m.score >= self.composer.policy.sure_name and m.entry != topic]
-            own = {m.entry for m in sure}
-            leans = has_personal_pronoun(text) and not (sure and pronoun_after_and(words, sure[0].end))
-            if not own or has_compare_cue(text) or leans:
+            own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
+            if not own or has_compare_cue(text) or (continues(text) and has_personal_pronoun(text)):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words))

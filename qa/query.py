@@ -26,8 +26,8 @@ _TASK = re.compile(
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
-PERSONAL_WORDS = frozenset({"it", "its", "they", "them", "their", "theirs"})
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
+_CONTINUES = re.compile(r"^(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
 
 
@@ -81,11 +81,10 @@ def has_personal_pronoun(text: str) -> bool:
     return bool(_PERSONAL.search(text.casefold()))
 
 
-def pronoun_after_and(words: list[str], start: int) -> bool:
-    """Whether words[start:] hold "and" and, after it, a personal pronoun: in "how does dropout
-    work and why is it useful?" the "it" is the dropout just named, not the conversation's topic."""
-    rest = words[start:]
-    return "and" in rest and any(w in PERSONAL_WORDS for w in rest[rest.index("and") + 1 :])
+def continues(text: str) -> bool:
+    """Whether the question opens as a continuation of the conversation ("and ...", "so ...",
+    "what about ...")."""
+    return bool(_CONTINUES.match(text.casefold()))
 
 
 def is_elliptical(text: str, word_count: int) -> bool:

@@ -100,11 +100,14 @@ def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot)
 
 
 @pytest.mark.parametrize("history, question, reading, first", [
-    # "it" after a new entry's name, in a clause after "and", is that entry
+    # a question naming a new entry is read on its own: its "it" is that entry's, or no one's
     (["what is a cnn"], "how does dropout work and why is it useful", None, "Dropout"),
     (["what is a cnn"], "what is dropout and why is it used", None, "Dropout"),
-    # "it" as the object of the question still stands for the topic
-    (["what is a GAN"], "is dropout used in it?", "is dropout used in Generative Adversarial Network (GAN)?", "Generative Adversarial Network (GAN)"),
+    (["what is a cnn"], "is it true that dropout prevents overfitting?", None, "Dropout"),
+    (["what is a cnn"], "what is dropout? I keep hearing about it", None, "Dropout"),
+    (["what is a cnn"], "what is dropout? why is it used?", None, "Dropout"),
+    # ... unless it opens as a continuation of the conversation
+    (["what is a GAN"], "and is dropout used in it?", "and is dropout used in Generative Adversarial Network (GAN)?", "Generative Adversarial Network (GAN)"),
     (["what is reinforcement learning", "where is it used"], "and what happens when you add deep neural nets to it?",
      "and what happens when you add deep neural nets to Reinforcement Learning?", "Deep Reinforcement Learning"),
 ])
