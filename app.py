@@ -9,14 +9,15 @@ import os
 from typing import Any
 
 import gradio as gr
-from fastapi import Response
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from qa.answer import sources_markdown
 from qa.batching import Batcher, answer_all
 from qa.bot import Bot, message_text
-from qa.errors import QAError
+from qa.errors import BusyError, QAError
 from qa.feedback import FeedbackLog
 
 log = logging.getLogger("qa.app")
@@ -114,18 +115,40 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
     return demo
 
 
+MAX_BODY = 1_000_000  # bytes; a question is cut to 1,000 characters anyway
+MAX_HISTORY = 50  # earlier turns a request may carry (the bot reads the last few)
+
+
 class AskRequest(BaseModel):
     question: str | None = None
-    history: list[str | dict] | None = None  # earlier questions, or chat messages
+    history: list[str | dict] | None = Field(default=None, max_length=MAX_HISTORY)  # earlier questions, or chat messages
+
+
+def problem(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status, headers=headers or None)
 
 
 def api_routes(bot: Bot) -> list[APIRoute]:
     """POST /api/ask: one JSON request, one JSON answer (the object of `qa ask --json`), with
-    concurrent callers' questions encoded together. Lighter than gradio's two-step queue API."""
+    concurrent callers' questions encoded together. Lighter than gradio's two-step queue API.
+    A bad request gets a short message naming the problem, never an echo of what was sent."""
     batcher = Batcher(bot, max_size=32)
 
-    async def ask(request: AskRequest) -> Response:
-        answer = await batcher.ask(request.question, request.history)
+    async def ask(request: Request) -> Response:
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > MAX_BODY:
+                return problem(413, f"request body over {MAX_BODY:,} bytes")
+        try:
+            asked = AskRequest.model_validate_json(bytes(body))
+        except ValidationError as exc:
+            reasons = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:3]]
+            return problem(422, 'expected {"question": "...", "history": [...]}: ' + "; ".join(reasons))
+        try:
+            answer = await batcher.ask(asked.question, asked.history)
+        except BusyError as exc:
+            return problem(503, str(exc), **{"Retry-After": "1"})
         return Response(answer.model_dump_json(), media_type="application/json")  # pydantic writes the JSON itself
 
     return [APIRoute("/api/ask", ask, methods=["POST"], name="ask")]

@@ -63,7 +63,8 @@ class Composer:
     def best_sentences(self, item: EntryEvidence, vector) -> list[str]:
         """The entry's sentences that best answer the question, in the order the entry has them."""
         entry = self.retriever.entries[item.entry]
-        self.retriever.entry_similarity(item.entry, vector, item)
+        if not item.chunk_scores:  # ranked items have them; one made elsewhere may not
+            self.retriever.entry_similarity(item.entry, vector, item)
         chunks = self.retriever.index.chunks
         scored = sorted(((item.chunk_scores[p], chunks[p].text) for p in self.retriever.sentence_chunks.get(item.entry, ())), reverse=True)
         if not scored:

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from .bot import Bot
+from .errors import BusyError
 from .types import Answer
 
 log = logging.getLogger("qa")
@@ -28,36 +29,40 @@ def answer_all(bot: Bot, questions: list[Any], histories: list[Any] | None = Non
     try:
         return bot.ask_many(questions, histories)
     except Exception:
-        log.exception("batched ask failed; answering one by one")
+        log.exception("batched ask failed; answering the %d questions one by one", len(questions))
     answers = []
     for question, history in zip(questions, histories):
         try:
             answers.append(bot.ask(question, history))
-        except Exception:
-            log.exception("ask failed")
+        except Exception as exc:  # the batch's traceback is logged above; one line each here
+            log.error("ask failed: %r", exc)
             answers.append(internal_error(question))
     return answers
 
 
 class Batcher:
     """Collects questions from concurrent coroutines and answers them in batches, one batch at a
-    time, in a worker thread (the event loop stays free to accept more)."""
+    time, in a worker thread (the event loop stays free to accept more). At most `max_waiting`
+    questions wait; beyond that `ask` raises BusyError at once rather than queueing without end."""
 
-    def __init__(self, bot: Bot, max_size: int = 32):
+    def __init__(self, bot: Bot, max_size: int = 32, max_waiting: int = 1024):
         if max_size < 1:
             raise ValueError(f"max_size must be at least 1, got {max_size!r}")
+        if max_waiting < max_size:
+            raise ValueError(f"max_waiting must be at least max_size ({max_size}), got {max_waiting!r}")
         self.bot = bot
         self.max_size = max_size
+        self.max_waiting = max_waiting
         self._waiting: list[tuple[Any, Any, asyncio.Future]] = []
-        self._draining = False
         self._task: asyncio.Task | None = None  # kept: the loop holds only a weak reference
         self.batches = 0  # how many model calls answered the questions so far
 
     async def ask(self, question: Any, history: Any = None) -> Answer:
+        if len(self._waiting) >= self.max_waiting:
+            raise BusyError(f"{len(self._waiting)} questions are waiting already; try again in a moment")
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((question, history, future))
-        if not self._draining:
-            self._draining = True
+        if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
@@ -66,15 +71,20 @@ class Batcher:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
-                answers = await asyncio.to_thread(answer_all, self.bot, [q for q, _, _ in batch], [h for _, h, _ in batch])
+                questions, histories = [q for q, _, _ in batch], [h for _, h, _ in batch]
+                try:
+                    answers = await asyncio.to_thread(answer_all, self.bot, questions, histories)
+                except Exception:  # no thread to run it (the server is stopping): answer, never hang
+                    log.exception("cannot answer a batch")
+                    answers = [internal_error(q) for q in questions]
                 self.batches += 1
                 for (_, _, future), answer in zip(batch, answers):
                     if not future.done():  # the caller may have gone away
                         future.set_result(answer)
                 batch = []
         finally:
-            self._draining = False
-            for _, _, future in batch + self._waiting:  # cancelled (the server is stopping): release every caller
+            # Cancelled (the server is stopping): release every caller still waiting.
+            for _, _, future in batch + self._waiting:
                 if not future.done():
                     future.cancel()
             self._waiting = []

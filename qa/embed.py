@@ -64,11 +64,12 @@ class _OpenVinoBackend:
     """OpenVINO over an ONNX export of the sentence-transformers pipeline, tokenized by the
     model's own `tokenizer.json`.
 
-    Two compilations of one graph: a latency one (both cores on one request) answers a question,
-    each thread with its own infer request; a throughput one (one stream per core, requests in
+    Two compilations of one graph: a latency one (all cores on one request) answers a question,
+    each thread with its own infer request; a throughput one (OpenVINO's streams, requests in
     flight together) embeds a batch of waiting questions or a corpus, compiled on first need.
-    OpenVINO runs in the CPU's fastest precision that keeps the vectors (bf16 where the CPU has
-    it: cosine >= 0.9999 to torch, tested); compiled graphs are cached beside the export."""
+    Precision is OpenVINO's default for the CPU (bf16 where the CPU computes in bf16, else fp32);
+    a test checks the vectors against torch's (cosine >= 0.9999) on the machine it runs on.
+    Compiled graphs are cached beside the export."""
 
     name = "openvino"
     SMALL = 8  # fewer texts than this go to the latency compilation
@@ -185,7 +186,7 @@ class _OpenVinoBackend:
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if len(texts) < self.SMALL:  # a question or two: one request on both cores answers soonest
+        if len(texts) < self.SMALL:  # a question or two: one request on all cores answers soonest
             request = getattr(self._local, "request", None)
             if request is None:
                 request = self._local.request = self.compiled.create_infer_request()
@@ -195,22 +196,21 @@ class _OpenVinoBackend:
         return self._encode_bulk(texts, batch_size, progress, out)
 
     def _encode_bulk(self, texts: list[str], batch_size: int, progress: bool, out: np.ndarray) -> np.ndarray:
-        """Several requests in flight, one stream per core. A batch of waiting questions is cut
-        into small requests too (measured: 32 questions as 4 x 8 cost 2.2 ms of CPU each, as one
-        request on both cores 3.2 ms)."""
+        """Several requests in flight. A batch of waiting questions is cut into small requests too
+        (measured on 2 cores: 32 questions as 4 x 8 cost 2.2 ms of CPU each, as one request 3.2 ms)."""
         import openvino as ov
 
         with self._bulk_lock:
             if self._bulk is None:
-                self._bulk = self.core.compile_model(self.onnx_path, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
-            in_flight = int(self._bulk.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-            batch_size = min(batch_size, max(self.SMALL, -(-len(texts) // (2 * in_flight))))
+                compiled = self.core.compile_model(self.onnx_path, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
+                self._bulk = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+            queue = self._bulk
+            batch_size = min(batch_size, max(self.SMALL, -(-len(texts) // (2 * len(queue)))))
             bar = None
             if progress:
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=len(texts), desc="Embedding", unit="chunk")
-            queue = ov.AsyncInferQueue(self._bulk, in_flight)
 
             def done(request, rows) -> None:
                 out[rows] = request.get_output_tensor(0).data
@@ -221,8 +221,8 @@ class _OpenVinoBackend:
             try:
                 for rows, feed in self._feeds(texts, batch_size):
                     queue.start_async(feed, rows)
-                queue.wait_all()
             finally:
+                queue.wait_all()  # no request may outlive this call, even when one failed to start
                 if bar is not None:
                     bar.close()
         return out

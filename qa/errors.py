@@ -42,3 +42,7 @@ class ModelError(QAError):
 
 class QuestionError(QAError):
     """A question that cannot be answered as given (empty, binary, ...)."""
+
+
+class BusyError(QAError):
+    """Too many questions are waiting: the caller should try again shortly."""

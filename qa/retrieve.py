@@ -346,7 +346,10 @@ class Retriever:
             means = means_of[entry]
             if not means or named & set(means) or any(entry in self.named_by.get(e, ()) for e in means):
                 continue
-            best = max((evidence[e] for e in means), key=lambda e: e.score)
+            free = [evidence[e] for e in means if evidence[e].means_for is None]  # one place each
+            if not free:
+                continue
+            best = max(free, key=lambda e: e.score)
             item = evidence[entry]
             if best.score < item.score:
                 best.score, item.score = item.score, best.score
@@ -364,8 +367,8 @@ class Retriever:
         the best two, and the whole-entry chunk."""
         positions = self.entry_chunks.get(item.entry, [])
         item.chunk_scores.update((p, cosines[p]) for p in positions)
-        sentence_positions = self.sentence_chunks.get(item.entry, positions)
-        sentences = sorted((cosines[p] for p in sentence_positions), reverse=True)
+        sentence_positions = self.sentence_chunks.get(item.entry, ())
+        sentences = sorted((cosines[p] for p in sentence_positions or positions), reverse=True)
         item.whole = max((cosines[p] for p in positions if p not in sentence_positions), default=0.0)
         item.top2 = sum(sentences[:2]) / len(sentences[:2]) if sentences else 0.0
         return sentences[0] if sentences else 0.0

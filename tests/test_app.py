@@ -92,12 +92,26 @@ def test_json_api_answers_follow_ups_and_refuses(app):
     assert refused["answered"] is False and refused["suggestions"]
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"question": 5}', b'{"question": "x", "history": "not a list"}'])
-def test_json_api_rejects_a_malformed_request_with_a_clear_message(app, body):
+@pytest.mark.parametrize("body", [b"not json", b"", b"[1, 2]", b'{"question": 5}', b'{"question": "x", "history": "not a list"}',
+                                  b"\xff\xfe{", b'{"question": "x", "history": [' + b",".join([b"0"] * 200_000) + b"]}"])
+def test_json_api_rejects_a_malformed_request_with_a_short_clear_message(app, body):
     status, result = post_api(app.url, body)
     assert status == 422
-    assert result["detail"] and "Traceback" not in json.dumps(result)
+    assert result["detail"].startswith('expected {"question": "...", "history": [...]}: ')
+    assert len(json.dumps(result)) < 1000  # names the problem, never echoes the request back
     assert post_api(app.url, {"question": "what is dropout?"})[1]["citations"][0]["term"] == "Dropout"
+
+
+def test_json_api_refuses_an_oversized_body_and_stays_responsive(app):
+    status, result = post_api(app.url, b'{"question": "' + b"x" * 3_000_000 + b'"}')
+    assert status == 413 and "over 1,000,000 bytes" in result["detail"]
+    assert post_api(app.url, {"question": "what is dropout?"})[1]["citations"][0]["term"] == "Dropout"
+
+
+def test_json_api_needs_no_content_type(app):
+    request = urllib.request.Request(app.url + "/api/ask", data=b'{"question": "what is dropout?"}')  # curl's default
+    with urllib.request.urlopen(request, timeout=120) as r:
+        assert json.loads(r.read())["citations"][0]["term"] == "Dropout"
 
 
 def test_json_api_empty_question_gets_a_message(app):

@@ -87,3 +87,31 @@ def test_stopping_the_server_releases_waiting_callers(bot, monkeypatch):
 def test_batch_size_is_validated(bot):
     with pytest.raises(ValueError, match="at least 1, got 0"):
         Batcher(bot, max_size=0)
+    with pytest.raises(ValueError, match="max_waiting must be at least max_size"):
+        Batcher(bot, max_size=32, max_waiting=8)
+
+
+def test_too_many_waiting_callers_are_told_to_come_back_not_queued(bot):
+    from qa.errors import BusyError
+
+    batcher = Batcher(bot, max_size=4, max_waiting=8)
+
+    async def crowd():
+        return await asyncio.gather(*(batcher.ask("what is dropout?") for _ in range(20)), return_exceptions=True)
+
+    results = asyncio.run(crowd())
+    busy = [r for r in results if isinstance(r, BusyError)]
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    assert len(busy) == 12 and len(answered) == 8  # the first 8 wait and are answered
+    assert all(a.citations[0].term == "Dropout" for a in answered)
+    assert "try again" in str(busy[0])
+
+
+def test_a_batch_that_cannot_start_is_answered_with_an_error_not_left_hanging(bot, monkeypatch):
+    async def no_thread(*args, **kwargs):
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    batcher = Batcher(bot)
+    answer = asyncio.run(asyncio.wait_for(batcher.ask("what is dropout?"), timeout=10))
+    assert answer.answered is False and answer.error == "internal error"

@@ -38,14 +38,24 @@ def test_openvino_and_torch_give_the_same_vectors(texts):
 
 
 def test_openvino_encodes_from_many_threads_at_once(texts):
+    """Single questions, small batches and corpus-sized calls at once, as a busy app and a build
+    would make them: every text gets its own vector."""
     from concurrent.futures import ThreadPoolExecutor
 
     fast = Embedder(backend="openvino")
     expected = fast.encode(texts[:40])
+    sizes = [1, 3, 8, 17, 40, 90]  # below and above the small/bulk boundary, and a corpus call
+
+    def call(i: int) -> tuple[int, np.ndarray]:
+        start = i % 40
+        size = sizes[i % len(sizes)]
+        return start, fast.encode([texts[(start + j) % 40] for j in range(size)])
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        got = list(pool.map(lambda i: fast.encode([texts[i % 40]])[0], range(200)))
-    for i, vector in enumerate(got):
-        assert float(vector @ expected[i % 40]) >= 0.9999, i
+        results = list(pool.map(call, range(48)))
+    for start, vectors in results:
+        for j, vector in enumerate(vectors):
+            assert float(vector @ expected[(start + j) % 40]) >= 0.9999, (start, j)
 
 
 def test_auto_picks_openvino_for_the_builtin_model_and_reuses_the_export(tmp_path):
