@@ -26,7 +26,8 @@ class Policy:
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     cite_margin: float = 0.12  # cite runners-up this close to the best
-    related_margin: float = 1.0  # ... or this close, when their definition names the best entry
+    related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
+    min_dense_related: float = 0.25  # ... and they bear on the question this much
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
@@ -151,7 +152,7 @@ class Composer:
         cited = [top] + close
         for related in (self.retriever.named_by.get(top.entry, set()), self.retriever.linked.get(top.entry, set())):
             cited += [item for item in ranked[1:] if item.entry in related and item not in cited
-                      and item.dense >= policy.min_dense_named and item.score >= top.score - policy.related_margin]
+                      and item.dense >= policy.min_dense_related and item.score >= top.score - policy.related_margin]
         unsure = not named and len(ranked) > 1 and ranked[1].score >= top.score - policy.unsure_margin
         if unsure and len(cited) < 2:
             cited.append(ranked[1])

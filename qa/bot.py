@@ -121,7 +121,8 @@ class Bot:
         if problem is not None:
             if settings.rebuild != "auto":
                 raise problem
-            notice(f"Rebuilding the index: {problem}")
+            reason = str(problem).removesuffix(": run `qa build`")  # being done now
+            notice(f"Rebuilding the index: {reason}")
             vectors = build(settings, embedder, corpus, progress=progress)
         return cls(settings, corpus, vectors, embedder, notices=notices)
 

@@ -220,9 +220,8 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
                     raise CorpusError(name, line, f"unknown column(s) {sorted(unknown)}; expected term, definition, aliases, see_also")
                 continue
             if len(row) < 2 or len(row) > len(columns):
-                raise CorpusError(
-                    name, line, f"expected {', '.join(columns[:2])}[, {', '.join(columns[2:])}] separated by {delimiter!r}; found {len(row)} column(s)"
-                )
+                optional = f"[, {', '.join(columns[2:])}]" if columns[2:] else ""
+                raise CorpusError(name, line, f"expected {', '.join(columns[:2])}{optional} separated by {delimiter!r}; found {len(row)} column(s)")
             values = dict(zip(columns, (cell.strip() for cell in row)))
             separators = ";|" + ("," if delimiter == "\t" else "")
             entries.append(

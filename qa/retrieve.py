@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import bm25s
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from .chunk import names_of
 from .index import VectorIndex
@@ -21,6 +22,9 @@ STOPWORDS = frozenset(
     explain define describe tell meaning mean means use used using get make difference between vs versus""".split()
 )
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+SLIP_SCORE = 86.0  # a one-slip typo of a short name: sure enough to define it (Policy.sure_name 0.85)
 
 
 def tokens(text: str) -> list[str]:
@@ -63,7 +67,7 @@ class NameTable:
                 self.exact.setdefault(name, position)
                 squashed = _squash(name)
                 self.exact.setdefault(squashed, position)
-                if len(squashed) >= 5:
+                if len(squashed) >= 4:
                     buckets.setdefault((squashed[0], len(squashed)), {}).setdefault(squashed, position)
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
@@ -135,8 +139,10 @@ class NameTable:
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
         """A typo of a name: same first letter, length within two (a third for long names, so a
-        misspelt and shortened "recurent neural net" still finds its name), similarity above a cutoff."""
-        if len(squashed) < 5:
+        misspelt and shortened "recurent neural net" still finds its name), similarity above a
+        cutoff; or few slips (a letter added, dropped or changed, or two swapped: one up to five
+        letters, "ltsm"; two beyond, "bagign"), which a similarity scores too low on short names."""
+        if len(squashed) < 4:
             return None, 0.0
         cutoff = 80.0 if len(squashed) < 10 else 84.0
         best: tuple[float, int] | None = None
@@ -146,6 +152,10 @@ class NameTable:
             if bucket is None:
                 continue
             found = process.extractOne(squashed, bucket[0], scorer=fuzz.ratio, score_cutoff=cutoff)
+            slips = 1 if len(squashed) <= 5 else 2
+            if found is None and abs(length - len(squashed)) <= slips:
+                slip = process.extractOne(squashed, bucket[0], scorer=OSA.distance, score_cutoff=slips)
+                found = (slip[0], SLIP_SCORE, slip[2]) if slip is not None else None
             if found is not None and (best is None or found[1] > best[0]):
                 best = (found[1], bucket[1][found[2]])
         if best is None:

@@ -61,6 +61,12 @@ def test_typos_and_acronyms(bot):
     assert terms(bot.ask("explain auto-encodr"))[0] == "Autoencoder"
     assert terms(bot.ask("what is pca"))[0] == "Principal Component Analysis (PCA)"
     assert terms(bot.ask("tsne?"))[0] == "t-Distributed Stochastic Neighbor Embedding (t-SNE)"
+    # short names: letters swapped, one slip up to five letters, two beyond
+    for question, term in [("what is an LTSM?", "Long Short-Term Memory (LSTM)"), ("what is bagign?", "Bagging"),
+                           ("kernal", "Kernel")]:
+        answer = bot.ask(question)
+        assert answer.answered and terms(answer) == [term], question
+    assert not bot.ask("what is a kettle").answered and not bot.ask("what is boston").answered
 
 
 @pytest.mark.parametrize("question", ["a good pasta recipe?", "who won the world cup in 2018", "what is a random forest?"])
