@@ -19,6 +19,7 @@ from qa.batching import Batcher, answer_all
 from qa.bot import Bot, message_text
 from qa.errors import BusyError, QAError
 from qa.feedback import FeedbackLog
+from qa.types import Answer
 
 log = logging.getLogger("qa.app")
 
@@ -36,14 +37,24 @@ CSS = """
 """
 
 
-def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
-    glossary_names = sorted({e.glossary for e in bot.entries})
+def log_feedback(feedback: FeedbackLog, kind: str, question: str, answer: str, terms: list[str] | None = None) -> None:
+    try:
+        feedback.append(kind, question, answer, terms)
+    except OSError:  # a full disk or a read-only folder must not cost the student the answer
+        log.exception("cannot write the feedback log %s", feedback.path)
 
-    def log_feedback(kind: str, question: str, answer: str, terms: list[str] | None = None) -> None:
-        try:
-            feedback.append(kind, question, answer, terms)
-        except OSError:  # a full disk or a read-only folder must not cost the student the answer
-            log.exception("cannot write the feedback log %s", feedback.path)
+
+def log_refusals(feedback: FeedbackLog, answers: list[Answer]) -> None:
+    """Questions the glossary could not answer, from the chat and the APIs alike, for the staff review."""
+    for answer in answers:
+        if not answer.answered and answer.error is None:
+            log_feedback(feedback, "refused", answer.question, answer.answer, [c.term for c in answer.citations])
+
+
+def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blocks:
+    """The chat app. `staff_tab` shows the students' unanswered questions to every visitor: turn it
+    off where students can open the app (staff then read them with `qa review`)."""
+    glossary_names = sorted({e.glossary for e in bot.entries})
 
     def respond(message: str, history: list[dict]) -> list[gr.ChatMessage]:
         try:
@@ -51,8 +62,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
         except Exception:  # never a traceback in the chat
             log.exception("ask failed")
             return [gr.ChatMessage(role="assistant", content="Sorry, something went wrong answering that. Please try again.")]
-        if not answer.answered and answer.error is None:
-            log_feedback("refused", answer.question, answer.answer, [c.term for c in answer.citations])
+        log_refusals(feedback, [answer])
         options = [{"value": f"what is {term}?", "label": term} for term in answer.suggestions[:3]]
         messages = [gr.ChatMessage(role="assistant", content=answer.answer, options=None if answer.citations else options)]
         if answer.citations:
@@ -67,7 +77,7 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
         question = next((message_text(m) for m in reversed(history[: data.index]) if m.get("role") == "user"), "")
         value = data.value if isinstance(data.value, list) else [data.value]
         answer = "\n\n".join(v if isinstance(v, str) else str(v) for v in value)
-        log_feedback("up" if data.liked else "down", question, answer)
+        log_feedback(feedback, "up" if data.liked else "down", question, answer)
 
     def ask_api(question: list[str], history: list | None = None) -> tuple[list[dict]]:
         """Answer a question, given optionally with a list of earlier questions or chat messages.
@@ -76,7 +86,9 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
 
         Concurrent callers' questions are batched (one model call for all of them)."""
         histories = [h if isinstance(h, list) else None for h in (history or [None] * len(question))]
-        return ([a.model_dump() for a in answer_all(bot, question, histories)],)
+        answers = answer_all(bot, question, histories)
+        log_refusals(feedback, answers)
+        return ([a.model_dump() for a in answers],)
 
     def glossary_rows() -> list[list[str]]:
         return [[e.term, e.definition, ", ".join(e.aliases), ", ".join(e.see_also), f"{e.glossary} · {e.source}"] for e in bot.entries]
@@ -106,11 +118,12 @@ def build_app(bot: Bot, feedback: FeedbackLog) -> gr.Blocks:
                 show_search="search", interactive=False, wrap=True, column_widths=["16%", "46%", "14%", "14%", "10%"],
                 elem_id="glossary-table",
             )
-        with gr.Tab("Staff"):
-            gr.Markdown("Unanswered and down-voted questions, most frequent first: candidates for new entries or aliases.")
-            review = gr.Dataframe(value=review_rows, headers=["Count", "Kind", "Question", "Last asked"],
-                                  interactive=False, wrap=True, elem_id="review-table")
-            gr.Button("Refresh").click(review_rows, None, review, api_visibility="private")
+        if staff_tab:
+            with gr.Tab("Staff"):
+                gr.Markdown("Unanswered and down-voted questions, most frequent first: candidates for new entries or aliases.")
+                review = gr.Dataframe(value=review_rows, headers=["Count", "Kind", "Question", "Last asked"],
+                                      interactive=False, wrap=True, elem_id="review-table")
+                gr.Button("Refresh").click(review_rows, None, review, api_visibility="private")
         gr.api(ask_api, api_name="ask", batch=True, max_batch_size=32, concurrency_limit=2)
     return demo
 
@@ -128,7 +141,7 @@ def problem(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status, headers=headers or None)
 
 
-def api_routes(bot: Bot) -> list[APIRoute]:
+def api_routes(bot: Bot, feedback: FeedbackLog) -> list[APIRoute]:
     """POST /api/ask: one JSON request, one JSON answer (the object of `qa ask --json`), with
     concurrent callers' questions encoded together. Lighter than gradio's two-step queue API.
     A bad request gets a short message naming the problem, never an echo of what was sent."""
@@ -149,6 +162,7 @@ def api_routes(bot: Bot) -> list[APIRoute]:
             answer = await batcher.ask(asked.question, asked.history)
         except BusyError as exc:
             return problem(503, str(exc), **{"Retry-After": "1"})
+        log_refusals(feedback, [answer])
         return Response(answer.model_dump_json(), media_type="application/json")  # pydantic writes the JSON itself
 
     return [APIRoute("/api/ask", ask, methods=["POST"], name="ask")]
@@ -156,16 +170,22 @@ def api_routes(bot: Bot) -> list[APIRoute]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("bm25s", "httpx"):  # a line per index build and per startup probe: noise to a user
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
         sessions = int(os.environ.get("QA_MAX_SESSIONS", "200"))
+        staff_tab = {"1": True, "0": False}[os.environ.get("QA_STAFF_TAB", "1").strip()]
     except ValueError as exc:
         raise SystemExit(f"error: GRADIO_SERVER_PORT and QA_MAX_SESSIONS must be whole numbers ({exc})") from None
+    except KeyError:
+        raise SystemExit(f"error: QA_STAFF_TAB must be 1 or 0, not {os.environ['QA_STAFF_TAB']!r}") from None
     try:
         bot = Bot.load()  # notices are logged by the qa logger
     except QAError as exc:
         raise SystemExit(f"error: {exc}") from None
-    demo = build_app(bot, FeedbackLog(bot.settings.feedback_log))
+    feedback = FeedbackLog(bot.settings.feedback_log)
+    demo = build_app(bot, feedback, staff_tab=staff_tab)
     demo.queue(default_concurrency_limit=4, max_size=512)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
@@ -176,7 +196,7 @@ def main() -> None:
         # Each browser tab and each API caller without a session is a session; keeping the most
         # recent 200 (not gradio's default 10,000) bounds memory on a help desk left running.
         state_session_capacity=sessions,
-        app_kwargs={"routes": api_routes(bot)},  # before gradio's own routes
+        app_kwargs={"routes": api_routes(bot, feedback)},  # before gradio's own routes
     )
 
 

@@ -108,6 +108,18 @@ def test_json_api_refuses_an_oversized_body_and_stays_responsive(app):
     assert post_api(app.url, {"question": "what is dropout?"})[1]["citations"][0]["term"] == "Dropout"
 
 
+def test_questions_refused_through_either_api_reach_the_staff_log(app):
+    from gradio_client import Client
+
+    post_api(app.url, {"question": "how do I knit a scarf for my grandmother?"})
+    Client(app.url, verbose=False).predict("which wine goes with salmon?", None, api_name="/ask")
+    post_api(app.url, {"question": "what fixes overfitting?"})  # answered: not logged
+    logged = [json.loads(line) for line in app.feedback_log.read_text().splitlines()]
+    questions = {r["question"] for r in logged if r["kind"] == "refused"}
+    assert {"how do I knit a scarf for my grandmother?", "which wine goes with salmon?"} <= questions
+    assert "what fixes overfitting?" not in {r["question"] for r in logged}
+
+
 def test_json_api_needs_no_content_type(app):
     request = urllib.request.Request(app.url + "/api/ask", data=b'{"question": "what is dropout?"}')  # curl's default
     with urllib.request.urlopen(request, timeout=120) as r:
@@ -168,3 +180,20 @@ def test_each_session_has_its_own_history(app):
     # Bob's follow-up has no history of his own: it is not read as being about Alice's LSTM.
     result = bob.predict("what problem does it solve?", None, api_name="/ask")
     assert result["reading"] is None
+
+
+def test_staff_tab_can_be_turned_off_where_students_open_the_app(tmp_path):
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus", ignore=shutil.ignore_patterns("seed"))
+    shutil.copytree(ROOT / "index", tmp_path / "index")
+    labels = {}
+    for setting in ("1", "0"):
+        running = RunningApp(tmp_path, extra_env={"QA_STAFF_TAB": setting}).wait_ready()
+        try:
+            with urllib.request.urlopen(running.url + "/config", timeout=60) as r:
+                config = json.loads(r.read())
+            labels[setting] = {c.get("props", {}).get("label") for c in config["components"]}
+            assert post_api(running.url, {"question": "what is dropout?"})[1]["answered"]
+        finally:
+            running.stop()
+    assert "Staff" in labels["1"] and "Staff" not in labels["0"]
+    assert "Glossary" in labels["0"]
