@@ -68,13 +68,15 @@ class NameTable:
                 squashed = _squash(name)
                 self.exact.setdefault(squashed, position)
                 if len(squashed) >= 4:
-                    buckets.setdefault((squashed[0], len(squashed)), {}).setdefault(squashed, position)
+                    buckets.setdefault((squashed[:2], len(squashed)), {}).setdefault(squashed, position)
+                if len(squashed) >= 10:
+                    buckets.setdefault((squashed[:3], len(squashed)), {}).setdefault(squashed, position)
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
                 self.exact[initials] = next(iter(owners))
-        # Typos keep the first letter and change the length by at most two (a third of it for long
-        # names): a name is compared only with names in those buckets, so the cost does not grow
-        # with the glossary.
+        # Typos keep the first two letters (or the first and third) and change the length by at most
+        # two (long names: by a third, keeping their first three letters): a name is compared only
+        # with names in those small buckets, so the cost stays flat as the glossary grows.
         self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
         self.longest = max((len(name.split()) for name in self.exact), default=1)
         # A typo makes a word the glossary never uses: only spans holding such a word are
@@ -138,26 +140,33 @@ class NameTable:
         return process.extractOne(word, self.words_by_letter.get(word[0], []), scorer=fuzz.ratio, score_cutoff=80.0) is not None
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
-        """A typo of a name: same first letter, length within two (a third for long names, so a
-        misspelt and shortened "recurent neural net" still finds its name), similarity above a
-        cutoff; or few slips (a letter added, dropped or changed, or two swapped: one up to five
-        letters, "ltsm"; two beyond, "bagign"), which a similarity scores too low on short names."""
+        """A typo of a name: same first two letters (or first and third), length within two,
+        similarity above a cutoff; or
+        few slips (a letter added, dropped or changed, or two swapped: one up to five letters,
+        "ltsm"; two up to seven, "bagign"), which a similarity scores too low on short names. A
+        long name may also be shortened or lengthened by a third ("recurent neural net"), if its
+        first three letters stay: those buckets are small, so the cost stays flat at any size."""
         if len(squashed) < 4:
             return None, 0.0
         cutoff = 80.0 if len(squashed) < 10 else 84.0
+        slips = 1 if len(squashed) <= 5 else 2 if len(squashed) <= 7 else 0
+        reach = len(squashed) // 3 if len(squashed) >= 10 else 2
         best: tuple[float, int] | None = None
-        reach = max(2, len(squashed) // 3)
+        # Near lengths: names starting with the same two letters, or with the first and third
+        # (the second letter swapped or slipped in: "ltsm", "lsstm" for "lstm").
+        heads = dict.fromkeys([squashed[:2], squashed[0] + squashed[2]])
         for length in range(len(squashed) - reach, len(squashed) + reach + 1):
-            bucket = self.buckets.get((squashed[0], length))
-            if bucket is None:
-                continue
-            found = process.extractOne(squashed, bucket[0], scorer=fuzz.ratio, score_cutoff=cutoff)
-            slips = 1 if len(squashed) <= 5 else 2
-            if found is None and abs(length - len(squashed)) <= slips:
-                slip = process.extractOne(squashed, bucket[0], scorer=OSA.distance, score_cutoff=slips)
-                found = (slip[0], SLIP_SCORE, slip[2]) if slip is not None else None
-            if found is not None and (best is None or found[1] > best[0]):
-                best = (found[1], bucket[1][found[2]])
+            near = abs(length - len(squashed)) <= 2
+            for key in heads if near else [squashed[:3]]:
+                bucket = self.buckets.get((key, length))
+                if bucket is None:
+                    continue
+                found = process.extractOne(squashed, bucket[0], scorer=fuzz.ratio, score_cutoff=cutoff)
+                if found is None and abs(length - len(squashed)) <= slips:
+                    slip = process.extractOne(squashed, bucket[0], scorer=OSA.distance, score_cutoff=slips)
+                    found = (slip[0], SLIP_SCORE, slip[2]) if slip is not None else None
+                if found is not None and (best is None or found[1] > best[0]):
+                    best = (found[1], bucket[1][found[2]])
         if best is None:
             return None, 0.0
         return best[1], best[0] / 100.0
