@@ -10,7 +10,8 @@ from .settings import MAX_QUESTION_CHARS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_TAGS = re.compile(r"<[^>]{0,200}>")
+_CODE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
+_TAGS = re.compile(r"</?[a-zA-Z!][^<>]{0,200}>")  # "a < b and c > d" is no tag
 _DEFINE = re.compile(
     r"^(?:(?:so |ok |and |hey |hi |please |pls |can you |could you )*)"
     r"(?:what(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
@@ -50,6 +51,7 @@ def clean(raw: str | bytes | None) -> Question:
     if len(text) > MAX_QUESTION_CHARS:
         text = text[:MAX_QUESTION_CHARS]
         note = f"Your question was cut to its first {MAX_QUESTION_CHARS:,} characters."
+    text = _CODE.sub(" ", text)  # a script or style block is code, not words of the question
     text = _TAGS.sub(" ", text)  # HTML tags carry no meaning for a glossary question
     text = " ".join(text.split())
     return Question(text, note)

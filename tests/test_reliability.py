@@ -520,3 +520,12 @@ def test_a_rebuilt_index_is_json_and_faiss_only(tmp_path, fake_embedder, no_unpi
     assert files and all(name.endswith((".json", ".jsonl", ".faiss")) for name in files), files
     for path in (tmp_path / "index").iterdir():
         assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+
+
+def test_script_and_style_blocks_are_dropped_but_comparisons_kept(bot):
+    answer = bot.ask("<script>alert(1)</script>what is dropout?")
+    assert answer.question == "what is dropout?" and answer.citations[0].term == "Dropout"
+    assert "alert" not in answer.answer
+    kept = bot.ask("is precision < recall when the threshold > 0.5?")
+    assert kept.question == "is precision < recall when the threshold > 0.5?"
+    assert "<" not in kept.answer.replace("&lt;", "")  # echoed as text, never as markup
