@@ -4,6 +4,7 @@ Run `python app.py` (host and port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT,
 by default). Settings come from the environment (see README)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -162,7 +163,7 @@ def api_routes(bot: Bot, feedback: FeedbackLog) -> list[APIRoute]:
             answer = await batcher.ask(asked.question, asked.history)
         except BusyError as exc:
             return problem(503, str(exc), **{"Retry-After": "1"})
-        log_refusals(feedback, [answer])
+        await asyncio.to_thread(log_refusals, feedback, [answer])  # file locks: off the event loop
         return Response(answer.model_dump_json(), media_type="application/json")  # pydantic writes the JSON itself
 
     return [APIRoute("/api/ask", ask, methods=["POST"], name="ask")]

@@ -221,8 +221,9 @@ class _OpenVinoBackend:
             pass
         with self._made_lock:
             if self._made < self.REQUESTS:
+                request = self.compiled.create_infer_request()  # counted once it exists
                 self._made += 1
-                return self.compiled.create_infer_request()
+                return request
         return self._idle.get()
 
     def _encode_bulk(self, texts: list[str], batch_size: int, progress: bool, out: np.ndarray) -> np.ndarray:
@@ -236,6 +237,7 @@ class _OpenVinoBackend:
                 self._bulk = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
             queue = self._bulk
             batch_size = min(batch_size, max(self.SMALL, -(-len(texts) // (2 * len(queue)))))
+            batch_size = 1 << (batch_size.bit_length() - 1)  # a power of two: few shapes
             bar = None
             if progress:
                 from tqdm.auto import tqdm

@@ -11,7 +11,9 @@ from .settings import MAX_QUESTION_CHARS
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CODE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
-_TAGS = re.compile(r"</?[a-zA-Z!][^<>]{0,200}>")  # "a < b and c > d" is no tag
+# A tag: a closing one anywhere, an opening one not glued to a word ("a < b and c > d" and
+# "loss<threshold and acc>0.9" are comparisons, not tags).
+_TAGS = re.compile(r"</[a-zA-Z][^<>]{0,200}>|(?<!\w)<[a-zA-Z!][^<>]{0,200}>")
 _DEFINE = re.compile(
     r"^(?:(?:so |ok |and |hey |hi |please |pls |can you |could you )*)"
     r"(?:what(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"

@@ -163,13 +163,26 @@ class NameTable:
                     continue
                 found = process.extractOne(squashed, bucket[0], scorer=fuzz.ratio, score_cutoff=cutoff)
                 if found is None and abs(length - len(squashed)) <= slips:
-                    slip = process.extractOne(squashed, bucket[0], scorer=OSA.distance, score_cutoff=slips)
-                    found = (slip[0], SLIP_SCORE, slip[2]) if slip is not None else None
+                    found = self._slip(squashed, bucket[0], slips)
                 if found is not None and (best is None or found[1] > best[0]):
                     best = (found[1], bucket[1][found[2]])
         if best is None:
             return None, 0.0
         return best[1], best[0] / 100.0
+
+
+    @staticmethod
+    def _slip(typed: str, names: list[str], slips: int) -> tuple[str, float, int] | None:
+        """The first name `typed` is a slip of. Up to five letters only two letters swapped or
+        one added count ("ltsm", "lsstm" for "lstm"): a changed or dropped letter turns too many
+        everyday words into names ("logs", "lost" for "loss")."""
+        for position, name in enumerate(names):
+            if OSA.distance(typed, name, score_cutoff=slips) > slips:
+                continue
+            if slips == 1 and not (len(typed) == len(name) + 1 or (len(typed) == len(name) and sorted(typed) == sorted(name))):
+                continue
+            return name, SLIP_SCORE, position
+        return None
 
 
 @dataclass
