@@ -14,6 +14,11 @@ GENERIC = frozenset(
     " exactly actually really again basically simply please"
     " example examples give show list more detail details common some other types kinds".split()
 )
+
+
+def content_words(words: list[str]) -> list[str]:
+    """The words that say what is asked: no stopwords, no generic words."""
+    return [w for w in words if w not in STOPWORDS and w not in GENERIC]
 from .types import Answer, Citation, Entry
 
 
@@ -124,8 +129,7 @@ class Composer:
             subject_words = [w for w in subject.split() if w]
             covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
             # Words of the subject outside the name make it another thing ("graph neural network").
-            extra = [w for w in tokens(subject) if w not in STOPWORDS and w not in GENERIC
-                     and not any(m.text.split().count(w) for m in covering)]
+            extra = [w for w in content_words(tokens(subject)) if not any(m.text.split().count(w) for m in covering)]
             if covering and not extra and sure(covering[0]):
                 return self._define(question, reading, by_entry[covering[0].entry])
             if (not mentions or extra) and len(subject_words) <= 4:
@@ -162,9 +166,8 @@ class Composer:
     def _worded(self, words: list[str], entry: int) -> bool:
         """Whether the question is told in the entry's own words: "how do i find the directions of
         maximum variance in my data" and PCA's "directions ... of maximum variance in the data"."""
-        content = [w for w in words if w not in STOPWORDS and w not in GENERIC]
-        known = self.retriever.entry_words[entry]
-        found = sum(1 for w in content if w in known or w.rstrip("s") in known)
+        content = content_words(words)
+        found = sum(1 for w in content if self.retriever.uses(entry, w))
         return found >= self.policy.worded_count and found >= self.policy.worded_share * len(content)
 
     def _unknown_kind(self, words: list[str], covering: list[Mention]) -> bool:
@@ -174,7 +177,7 @@ class Composer:
         if not covering:
             return False
         before = words[covering[0].start - 1] if covering[0].start > 0 else ""
-        return bool(before) and before not in STOPWORDS and before not in GENERIC and not self.retriever.names.known_word(before)
+        return bool(content_words([before])) and not self.retriever.names.known_word(before)
 
     # --- the four shapes of an answer ------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import index as index_mod
-from .answer import GENERIC, Composer, Policy
+from .answer import Composer, Policy, content_words
 from .chunk import chunk_entries
 from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
@@ -21,7 +21,7 @@ from .query import (
     asks_for_means, clean, continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical,
     substitute,
 )
-from .retrieve import STOPWORDS, Retriever, Weights, tokens
+from .retrieve import Retriever, Weights, tokens
 from .settings import Settings
 from .types import Answer
 
@@ -199,7 +199,7 @@ class Bot:
         useful?" the "it" is no topic's."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
-        bare = not any(w not in STOPWORDS and w not in GENERIC for w in words)
+        bare = not content_words(words)
         if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
             if not own or has_compare_cue(text) or (continues(text) and has_personal_pronoun(text)):
@@ -217,9 +217,7 @@ class Bot:
             return False
         if subject is None and has_pronoun(text):
             return False
-        known = self.retriever.entry_words[topic]
-        content = [w for w in tokens(subject or text) if w not in STOPWORDS and w not in GENERIC]
-        return not all(w in known or w.rstrip("s") in known for w in content)
+        return not all(self.retriever.uses(topic, w) for w in content_words(tokens(subject or text)))
 
     def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:
         ranked = self.retriever.rank(reading.query, vector, reading.mentions, means=asks_for_means(reading.query))

@@ -244,6 +244,11 @@ class Retriever:
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
 
+    def uses(self, entry: int, word: str) -> bool:
+        """Whether the entry's term, aliases or definition use the word (or its singular)."""
+        known = self.entry_words[entry]
+        return word in known or word.rstrip("s") in known
+
     def _linked(self) -> dict[int, set[int]]:
         """entry -> the entries its "See also" links to, and those linking to it (the glossary
         editor's own relations)."""
