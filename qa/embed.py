@@ -65,8 +65,8 @@ class _OpenVinoBackend:
     """OpenVINO over an ONNX export of the sentence-transformers pipeline, tokenized by the
     model's own `tokenizer.json`.
 
-    Two compilations of one graph: a latency one (all cores on one request) answers a question,
-    each thread with its own infer request; a throughput one (OpenVINO's streams, requests in
+    Two compilations of one graph: a latency one (all cores on one request, a few infer requests
+    shared by all threads) answers a question; a throughput one (OpenVINO's streams, requests in
     flight together) embeds a batch of waiting questions or a corpus, compiled on first need.
     Precision is OpenVINO's default for the CPU (bf16 where the CPU computes in bf16, else fp32);
     a test checks the vectors against torch's (cosine >= 0.9999) on the machine it runs on.
@@ -91,7 +91,7 @@ class _OpenVinoBackend:
         self.core = ov.Core()
         self.core.set_property({"CACHE_DIR": str(onnx_path.parent / "openvino")})
         self.onnx_path = str(onnx_path)
-        self.compiled = self.core.compile_model(self.onnx_path, "CPU", {"PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": self.SHAPES_KEPT})
+        self.compiled = self._compile("LATENCY")
         self.inputs = {port.get_any_name() for port in self.compiled.inputs}
         self.dimension = int(self.compiled.outputs[0].get_partial_shape()[-1].get_length())
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -106,12 +106,16 @@ class _OpenVinoBackend:
         self._bulk = None
         self._bulk_lock = threading.Lock()
 
+    def _compile(self, hint: str):
+        return self.core.compile_model(self.onnx_path, "CPU", {"PERFORMANCE_HINT": hint, "CPU_RUNTIME_CACHE_CAPACITY": self.SHAPES_KEPT})
+
     @staticmethod
     def supported(folder: Path) -> int:
         """The pipeline must be Transformer -> mean pooling [-> Normalize]; returns max_seq_length."""
         try:
-            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
-            pooling_dir = next(m["path"] for m in json.loads((folder / "modules.json").read_text()) if m["type"].endswith("Pooling"))
+            listed = json.loads((folder / "modules.json").read_text())
+            modules = [m["type"].rsplit(".", 1)[-1] for m in listed]
+            pooling_dir = next(m["path"] for m in listed if m["type"].endswith("Pooling"))
             pooling = json.loads((folder / pooling_dir / "config.json").read_text())
             max_length = int(json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 256))
         except (OSError, ValueError, KeyError, StopIteration) as exc:
@@ -233,10 +237,10 @@ class _OpenVinoBackend:
 
         with self._bulk_lock:
             if self._bulk is None:
-                compiled = self.core.compile_model(self.onnx_path, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "CPU_RUNTIME_CACHE_CAPACITY": self.SHAPES_KEPT})
+                compiled = self._compile("THROUGHPUT")
                 self._bulk = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
-            queue = self._bulk
-            batch_size = min(batch_size, max(self.SMALL, -(-len(texts) // (2 * len(queue)))))
+            requests = self._bulk
+            batch_size = min(batch_size, max(self.SMALL, -(-len(texts) // (2 * len(requests)))))
             batch_size = 1 << (batch_size.bit_length() - 1)  # a power of two: few shapes
             bar = None
             if progress:
@@ -249,12 +253,12 @@ class _OpenVinoBackend:
                 if bar is not None:
                     bar.update(len(rows))
 
-            queue.set_callback(done)
+            requests.set_callback(done)
             try:
                 for rows, feed in self._feeds(texts, batch_size):
-                    queue.start_async(feed, rows)
+                    requests.start_async(feed, rows)
             finally:
-                queue.wait_all()  # no request may outlive this call, even when one failed to start
+                requests.wait_all()  # no request may outlive this call, even when one failed to start
                 if bar is not None:
                     bar.close()
         return out

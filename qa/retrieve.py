@@ -141,11 +141,11 @@ class NameTable:
 
     def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
         """A typo of a name: same first two letters (or first and third), length within two,
-        similarity above a cutoff; or
-        few slips (a letter added, dropped or changed, or two swapped: one up to five letters,
-        "ltsm"; two up to seven, "bagign"), which a similarity scores too low on short names. A
-        long name may also be shortened or lengthened by a third ("recurent neural net"), if its
-        first three letters stay: those buckets are small, so the cost stays flat at any size."""
+        similarity above a cutoff; or, where a similarity scores short names too low, slips (see
+        `_slip`: up to five letters two swapped or one added, "ltsm"; up to seven two slips,
+        "bagign"). A long name may also be shortened or lengthened by a third ("recurent neural
+        net"), if its first three letters stay: those buckets are small, so the cost stays flat at
+        any size."""
         if len(squashed) < 4:
             return None, 0.0
         cutoff = 80.0 if len(squashed) < 10 else 84.0
