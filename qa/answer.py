@@ -102,7 +102,10 @@ class Composer:
         words: list[str],
         subject: str | None,
         compare: bool,
+        context: set[int] = frozenset(),
     ) -> Answer:
+        """`context`: entries the conversation makes likely; when the question alone is too vague,
+        the best of them answers it if it bears on the question as much as a named entry must."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -128,8 +131,14 @@ class Composer:
         if subject is not None:
             subject_words = [w for w in subject.split() if w]
             covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
-            # Words of the subject outside the name make it another thing ("graph neural network").
-            extra = [w for w in content_words(tokens(subject)) if not any(m.text.split().count(w) for m in covering)]
+            # Words of the subject outside the name make it another thing ("graph neural network"),
+            # except a word the glossary uses after the name: that names what it is ("bn layer").
+            subject_tokens = tokens(subject)
+            offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
+            after = covering[0].end - offset if covering and offset is not None else len(subject_tokens)
+            extra = [w for i, w in enumerate(subject_tokens) if w in content_words([w])
+                     and not any(m.text.split().count(w) for m in covering)
+                     and not (i >= after and w in self.retriever.names.vocabulary)]
             if covering and not extra and sure(covering[0]):
                 return self._define(question, reading, by_entry[covering[0].entry])
             if (not mentions or extra) and len(subject_words) <= 4:
@@ -146,6 +155,11 @@ class Composer:
         # nearly every word of the question, is as sure as a named one.
         vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
         confident = top.dense >= policy.min_dense or (vouched and top.dense >= policy.min_dense_named)
+        if not confident and context:
+            inside = next((item for item in ranked if item.entry in context), None)
+            if inside is not None and inside.dense >= policy.min_dense_named:
+                top, confident = inside, True
+                ranked = [inside] + [item for item in ranked if item is not inside]
         if not confident:
             return self._refuse(question, reading, ranked)
         # Runners-up are cited when nearly as good; then those whose definition names the best

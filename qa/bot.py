@@ -164,15 +164,16 @@ class Bot:
         earlier = [[clean(t).text for t in user_questions(h)[-HISTORY_TURNS:]] for h in histories]
         usable = [any(ch.isalnum() for ch in c.text) for c in cleaned]
         self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if any(ch.isalnum() for ch in t)])
-        readings = [self._read(c.text, self._topic(e)) if ok else None for c, e, ok in zip(cleaned, earlier, usable)]
+        topics = [self._topic(e) if ok else None for e, ok in zip(earlier, usable)]
+        readings = [self._read(c.text, t) if ok else None for c, t, ok in zip(cleaned, topics, usable)]
         vectors = self._warm([r.query for r in readings if r is not None])
+        responses = [self._answer(r, vectors[r.query], t) if r is not None else None for r, t in zip(readings, topics)]
         answers = []
-        for question, reading in zip(cleaned, readings):
-            if reading is None:
+        for question, answer in zip(cleaned, responses):
+            if answer is None:
                 message = "Please type a question, for example: what fixes overfitting?"
                 answers.append(Answer(question=question.text, answered=False, answer=message, error="empty question"))
                 continue
-            answer = self._respond(reading, vectors[reading.query])
             if question.note:
                 answer.answer = f"*{question.note}*\n\n{answer.answer}"
             answers.append(answer)
@@ -185,7 +186,7 @@ class Bot:
             if not any(ch.isalnum() for ch in text):
                 continue
             reading = self._read(text, topic)
-            answer = self._respond(reading, self.encode(reading.query))
+            answer = self._answer(reading, self.encode(reading.query), topic)
             if answer.answered and answer.citations:
                 topic = self._position[answer.citations[0].term]  # term -> entry position
         return topic
@@ -208,6 +209,34 @@ class Bot:
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words))
         return Reading(text, None, words, mentions)
 
+    def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
+        """The answer to the question on its own; failing that, to the question as part of the
+        conversation (see `_context`)."""
+        answer = self._respond(reading, vector)
+        context = self._context(reading, topic) if not answer.answered else set()
+        if context:
+            about = Reading(reading.text, substitute(reading.text, self.entries[topic].term), reading.words, reading.mentions)
+            second = self._respond(about, vector, context)
+            if second.answered:
+                answer = second
+        return answer
+
+    def _context(self, reading: "Reading", topic: int | None) -> set[int]:
+        """Entries a question may be about because of the conversation: the topic and the entries
+        the glossary relates to it (its See also, definitions naming it). "which part tries to spot
+        the fakes?" after "what's a GAN?" names nothing and is too vague alone, but is about GAN;
+        "whats the nonlinear one people use for plots instead" after PCA is about t-SNE. None for
+        a question read as a follow-up already, one naming an entry of its own, or one asking
+        what some short thing is ("and what's a random forest?": a thing the glossary lacks)."""
+        if topic is None or reading.rewritten is not None:
+            return set()
+        if any(m.score >= self.composer.policy.sure_name for m in reading.mentions):
+            return set()
+        subject = define_subject(reading.text)
+        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject):
+            return set()
+        return {topic} | self.retriever.linked.get(topic, set()) | self.retriever.named_by.get(topic, set())
+
     def _new_subject(self, text: str, topic: int) -> bool:
         """'and what's a random forest?' or 'pizza recipes' asks about something new; 'and what
         does the discriminator do?' or 'why?' asks about the topic (its definition names the
@@ -219,11 +248,12 @@ class Bot:
             return False
         return not all(self.retriever.uses(topic, w) for w in content_words(tokens(subject or text)))
 
-    def _respond(self, reading: "Reading", vector: np.ndarray) -> Answer:
-        ranked = self.retriever.rank(reading.query, vector, reading.mentions, means=asks_for_means(reading.query))
+    def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None) -> Answer:
+        query = reading.text if context else reading.query  # in context, the rewriting is only shown
+        ranked = self.retriever.rank(query, vector, reading.mentions, means=asks_for_means(query))
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
-            words=reading.words, subject=define_subject(reading.query), compare=has_compare_cue(reading.query),
+            words=reading.words, subject=define_subject(query), compare=has_compare_cue(query), context=context or set(),
         )
 
 

@@ -106,6 +106,32 @@ def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot)
     assert "Overfitting" in terms(answer)  # Underfitting's "See also"; its definition does not name it
 
 
+@pytest.mark.parametrize("history, question, first", [
+    (["what's a gan"], "which part tries to spot the fakes", "Generative Adversarial Network (GAN)"),
+    (["what is gradient descent"], "what controls how big each step is", "Learning Rate"),  # See also of the topic
+])
+def test_a_vague_question_is_answered_from_the_conversation_topic(bot, history, question, first):
+    alone = bot.ask(question)
+    assert not alone.answered  # too vague on its own ...
+    answer = bot.ask(question, history)  # ... but about the topic or an entry the glossary links to it
+    assert answer.answered and terms(answer)[0] == first
+    assert answer.reading and answer.reading.endswith("?") and "(about " in answer.reading
+
+
+@pytest.mark.parametrize("history, question", [
+    (["what is the learning rate"], "know any good pizza places near campus?"),  # bears on nothing there
+    (["what is boosting"], "and what's a random forest"),  # a thing of its own the glossary lacks
+    (["what is gradient descent"], "what about gradient clipping"),
+])
+def test_the_conversation_topic_does_not_answer_what_the_glossary_lacks(bot, history, question):
+    assert not bot.ask(question, history).answered
+
+
+def test_a_word_after_a_name_says_what_it_is_and_keeps_the_name(bot):
+    assert terms(bot.ask("what does a bn layer do"))[0] == "Batch Normalization"
+    assert not bot.ask("what is a graph neural network").answered  # a word before the name makes a kind the glossary lacks
+
+
 @pytest.mark.parametrize("history, question, reading, first", [
     # a question naming a new entry is read on its own: its "it" is that entry's, or no one's
     (["what is a cnn"], "how does dropout work and why is it useful", None, "Dropout"),
