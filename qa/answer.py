@@ -103,6 +103,7 @@ class Composer:
         subject: str | None,
         compare: bool,
         context: set[int] = frozenset(),
+        about: str | None = None,
     ) -> Answer:
         """`context`: entries the conversation makes likely; when the question alone is too vague,
         the best of them answers it if it bears on the question as much as a named entry must."""
@@ -151,6 +152,8 @@ class Composer:
         if not ranked:
             return self._refuse(question, reading, ranked)
         top = ranked[0]
+        if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
+            return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
         # An entry that took the place of a named one (a means for it), or whose definition holds
         # nearly every word of the question, is as sure as a named one.
         vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
@@ -183,6 +186,11 @@ class Composer:
         content = content_words(words)
         found = sum(1 for w in content if self.retriever.uses(entry, w))
         return found >= self.policy.worded_count and found >= self.policy.worded_share * len(content)
+
+    def _unknown_thing(self, word: str) -> bool:
+        """A word that is no pronoun or everyday question word, and that the glossary never uses
+        (nor a typo of a word it uses)."""
+        return bool(content_words([word])) and not self.retriever.names.known_word(word)
 
     def _unknown_kind(self, words: list[str], covering: list[Mention]) -> bool:
         """A name right after a word the glossary never uses (nor a typo of one) is a kind of it

@@ -28,6 +28,12 @@ _TASK = re.compile(
     r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)"
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
+# "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
+# the verb (past a determiner or a single letter, "k nearest neighbors").
+_ASKED_ABOUT = re.compile(
+    r"^(?:(?:so|ok|and|but|hey|hi|also|then)\s+)*(?:how|why)\s+(?:does|do|is|are|did|was|were)\s+"
+    r"(?:(?:a|an|the|this|that|these|those)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
+)
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:and|also|so|but|then|plus|what about|how about)\b")
@@ -71,6 +77,13 @@ def define_subject(text: str) -> str | None:
 
 def has_compare_cue(text: str) -> bool:
     return bool(_COMPARE.search(text.casefold()))
+
+
+def asked_about(text: str) -> str | None:
+    """The first word of what a "how does X ...?" or "why is X ...?" question is about, if it
+    says so right after the verb; None otherwise ("how do i ...", "why is my loss ...")."""
+    match = _ASKED_ABOUT.match(text.casefold())
+    return match.group("word") if match else None
 
 
 def asks_for_means(text: str) -> bool:

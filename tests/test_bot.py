@@ -174,3 +174,15 @@ def test_every_quote_is_an_exact_substring_across_the_dev_set(bot):
 
     for item in read_items(ROOT / "eval" / "dev.jsonl"):
         assert_quotes_are_exact(bot, bot.ask(item.question, item.history))
+
+
+@pytest.mark.parametrize("question, answered", [
+    ("how does smote oversampling work", False),  # the thing asked about is a word the glossary never uses
+    ("why is logistic regression called regression", False),
+    ("how do diffusion models generate images", False),
+    ("how does dropout work", True),
+    ("how does dropuot work", True),  # a typo of a name is no unknown thing
+    ("how do i pick the step size for my optimizer?", True),  # "how do i ...": the asker, not a thing
+])
+def test_how_does_an_unknown_thing_work_is_refused(bot, question, answered):
+    assert bot.ask(question).answered is answered
