@@ -123,8 +123,8 @@ class Composer:
             """An exact or near-exact name needs no further evidence; a looser typo needs meaning too."""
             return mention.score >= policy.sure_name or by_entry[mention.entry].dense >= policy.min_dense_named
 
-        content = [w for w in words if w not in STOPWORDS]
-        if len(named) == 1 and content and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w not in STOPWORDS):
+        asked = set(content_words(words))
+        if len(named) == 1 and asked and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in asked):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
             if sure(mentions[0]):
                 return self._define(question, reading, by_entry[named[0]])
