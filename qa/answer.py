@@ -33,6 +33,8 @@ class Policy:
     cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
     min_dense_related: float = 0.25  # ... and they bear on the question this much
+    min_dense_clear: float = 0.28  # ... or at or above this, when the best entry is far ahead of the next
+    clear_margin: float = 0.20  # ... by this much fused score
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
@@ -157,7 +159,8 @@ class Composer:
         # An entry that took the place of a named one (a means for it), or whose definition holds
         # nearly every word of the question, is as sure as a named one.
         vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
-        confident = top.dense >= policy.min_dense or (vouched and top.dense >= policy.min_dense_named)
+        clear = top.dense >= policy.min_dense_clear and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin)
+        confident = top.dense >= policy.min_dense or clear or (vouched and top.dense >= policy.min_dense_named)
         if not confident and context:
             inside = next((item for item in ranked if item.entry in context), None)
             if inside is not None and inside.dense >= policy.min_dense_named:
