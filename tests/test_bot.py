@@ -108,7 +108,7 @@ def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot)
 
 @pytest.mark.parametrize("history, question, first", [
     (["what's a gan"], "which part tries to spot the fakes", "Generative Adversarial Network (GAN)"),
-    (["what is gradient descent"], "what controls how big each step is", "Learning Rate"),  # See also of the topic
+    (["what is an autoencoder"], "which half squeezes the input", "Autoencoder"),
 ])
 def test_a_vague_question_is_answered_from_the_conversation_topic(bot, history, question, first):
     alone = bot.ask(question)
@@ -121,6 +121,7 @@ def test_a_vague_question_is_answered_from_the_conversation_topic(bot, history, 
 @pytest.mark.parametrize("history, question", [
     (["what is the learning rate"], "know any good pizza places near campus?"),  # bears on nothing there
     (["what is boosting"], "and what's a random forest"),  # a thing of its own the glossary lacks
+    (["what is a gan", "what is overfitting"], "which half creates the images"),  # the topic is the latest one
     (["what is gradient descent"], "what about gradient clipping"),
 ])
 def test_the_conversation_topic_does_not_answer_what_the_glossary_lacks(bot, history, question):
