@@ -4,7 +4,6 @@ Run `python app.py` (host and port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT,
 by default). Settings come from the environment (see README)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import Any
@@ -47,9 +46,11 @@ def log_feedback(feedback: FeedbackLog, kind: str, question: str, answer: str, t
 
 def log_refusals(feedback: FeedbackLog, answers: list[Answer]) -> None:
     """Questions the glossary could not answer, from the chat and the APIs alike, for the staff review."""
-    for answer in answers:
-        if not answer.answered and answer.error is None:
-            log_feedback(feedback, "refused", answer.question, answer.answer, [c.term for c in answer.citations])
+    refused = [("refused", a.question, a.answer, [c.term for c in a.citations]) for a in answers if not a.answered and a.error is None]
+    try:
+        feedback.append_many(refused)
+    except OSError:  # a full disk or a read-only folder must not cost the students their answers
+        log.exception("cannot write the feedback log %s", feedback.path)
 
 
 def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blocks:
@@ -146,7 +147,7 @@ def api_routes(bot: Bot, feedback: FeedbackLog) -> list[APIRoute]:
     """POST /api/ask: one JSON request, one JSON answer (the object of `qa ask --json`), with
     concurrent callers' questions encoded together. Lighter than gradio's two-step queue API.
     A bad request gets a short message naming the problem, never an echo of what was sent."""
-    batcher = Batcher(bot, max_size=32)
+    batcher = Batcher(bot, max_size=32, on_answers=lambda answers: log_refusals(feedback, answers))  # in its worker thread
 
     async def ask(request: Request) -> Response:
         body = bytearray()
@@ -163,7 +164,6 @@ def api_routes(bot: Bot, feedback: FeedbackLog) -> list[APIRoute]:
             answer = await batcher.ask(asked.question, asked.history)
         except BusyError as exc:
             return problem(503, str(exc), **{"Retry-After": "1"})
-        await asyncio.to_thread(log_refusals, feedback, [answer])  # file locks: off the event loop
         return Response(answer.model_dump_json(), media_type="application/json")  # pydantic writes the JSON itself
 
     return [APIRoute("/api/ask", ask, methods=["POST"], name="ask")]

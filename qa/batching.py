@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from .bot import Bot
 from .errors import BusyError
@@ -45,7 +45,8 @@ class Batcher:
     time, in a worker thread (the event loop stays free to accept more). At most `max_waiting`
     questions wait; beyond that `ask` raises BusyError at once rather than queueing without end."""
 
-    def __init__(self, bot: Bot, max_size: int = 32, max_waiting: int = 1024):
+    def __init__(self, bot: Bot, max_size: int = 32, max_waiting: int = 1024,
+                 on_answers: Callable[[list[Answer]], None] | None = None):
         if max_size < 1:
             raise ValueError(f"max_size must be at least 1, got {max_size!r}")
         if max_waiting < max_size:
@@ -53,6 +54,7 @@ class Batcher:
         self.bot = bot
         self.max_size = max_size
         self.max_waiting = max_waiting
+        self.on_answers = on_answers  # called with each batch's answers, in the worker thread
         self._waiting: list[tuple[Any, Any, asyncio.Future]] = []
         self._task: asyncio.Task | None = None  # kept: the loop holds only a weak reference
         self.batches = 0  # how many model calls answered the questions so far
@@ -66,6 +68,15 @@ class Batcher:
             self._task = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
+    def _answer(self, questions: list[Any], histories: list[Any]) -> list[Answer]:
+        answers = answer_all(self.bot, questions, histories)
+        if self.on_answers is not None:
+            try:
+                self.on_answers(answers)
+            except Exception:  # a log that cannot be written must not cost the callers their answers
+                log.exception("on_answers failed")
+        return answers
+
     async def _drain(self) -> None:
         batch: list = []
         try:
@@ -73,7 +84,7 @@ class Batcher:
                 batch, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
                 questions, histories = [q for q, _, _ in batch], [h for _, h, _ in batch]
                 try:
-                    answers = await asyncio.to_thread(answer_all, self.bot, questions, histories)
+                    answers = await asyncio.to_thread(self._answer, questions, histories)
                 except Exception:  # no thread to run it (the server is stopping): answer, never hang
                     log.exception("cannot answer a batch")
                     answers = [internal_error(q) for q in questions]

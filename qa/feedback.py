@@ -45,24 +45,30 @@ class FeedbackLog:
         self._thread_lock = threading.Lock()
 
     def append(self, kind: Kind, question: str, answer: str = "", terms: list[str] | None = None) -> None:
-        record = FeedbackRecord(
-            time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            kind=kind, question=question[:2000], answer=answer[:4000], terms=terms or [],
+        self.append_many([(kind, question, answer, terms)])
+
+    def append_many(self, items: list[tuple[Kind, str, str, list[str] | None]]) -> None:
+        """Append (kind, question, answer, terms) records as whole lines, under one lock."""
+        if not items:
+            return
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        lines = b"".join(
+            (FeedbackRecord(time=now, kind=kind, question=question[:2000], answer=answer[:4000], terms=terms or []).model_dump_json() + "\n").encode("utf-8")
+            for kind, question, answer, terms in items
         )
-        line = (record.model_dump_json() + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
         with self._thread_lock, open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                if self.path.exists() and self.path.stat().st_size + len(line) > self.max_bytes:
+                if self.path.exists() and self.path.stat().st_size + len(lines) > self.max_bytes:
                     self._rotate()
                 fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
                 try:
                     size = os.fstat(fd).st_size
                     if size and os.pread(fd, 1, size - 1) != b"\n":
-                        line = b"\n" + line  # a writer died mid-line: never glue onto its fragment
-                    view = memoryview(line)
+                        lines = b"\n" + lines  # a writer died mid-line: never glue onto its fragment
+                    view = memoryview(lines)
                     while view:
                         written = os.write(fd, view)
                         view = view[written:]

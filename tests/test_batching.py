@@ -115,3 +115,22 @@ def test_a_batch_that_cannot_start_is_answered_with_an_error_not_left_hanging(bo
     batcher = Batcher(bot)
     answer = asyncio.run(asyncio.wait_for(batcher.ask("what is dropout?"), timeout=10))
     assert answer.answered is False and answer.error == "internal error"
+
+
+def test_each_batch_is_handed_to_on_answers_once_and_a_failing_hook_costs_no_answer(bot):
+    seen: list[list[str]] = []
+
+    def record(answers):
+        seen.append([a.question for a in answers])
+        raise OSError("disk full")  # the app's feedback log failing
+
+    batcher = Batcher(bot, max_size=4, on_answers=record)
+    questions = [f"what is dropout? ({i})" for i in range(6)] + ["a good pasta recipe?"]
+
+    async def everyone():
+        return await asyncio.gather(*(batcher.ask(q) for q in questions))
+
+    answers = asyncio.run(everyone())
+    assert [a.question for a in answers] == questions and all(a.error is None for a in answers)
+    assert sorted(q for batch in seen for q in batch) == sorted(questions)
+    assert len(seen) == batcher.batches == 2

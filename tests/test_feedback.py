@@ -346,3 +346,15 @@ def test_qa_review_command_survives_a_corrupt_log(tmp_path):
 def test_missing_log_reviews_as_empty(tmp_path):
     assert FeedbackLog(tmp_path / "nowhere" / "feedback.jsonl").review() == []
     assert FeedbackLog(tmp_path / "nowhere" / "feedback.jsonl").records() == []
+
+
+def test_append_many_writes_whole_records_in_order_and_nothing_for_none(tmp_path):
+    log = FeedbackLog(tmp_path / "f.jsonl")
+    log.append_many([])
+    assert not (tmp_path / "f.jsonl").exists()
+    log.append_many([("refused", "q1", "a1", ["Dropout"]), ("refused", "q2\nwith newline", "", None)])
+    log.append("down", "q3")
+    records = log.records()
+    assert [(r.kind, r.question, r.terms) for r in records] == [
+        ("refused", "q1", ["Dropout"]), ("refused", "q2\nwith newline", []), ("down", "q3", [])]
+    assert len((tmp_path / "f.jsonl").read_text().splitlines()) == 3
