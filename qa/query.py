@@ -14,11 +14,19 @@ _CODE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
 # A tag: a closing one anywhere, an opening one not glued to a word ("a < b and c > d" and
 # "loss<threshold and acc>0.9" are comparisons, not tags).
 _TAGS = re.compile(r"</[a-zA-Z][^<>]{0,200}>|(?<!\w)<[a-zA-Z!][^<>]{0,200}>")
+_FILLERS = r"(?:(?:so|ok|okay|and|but|then|hey|hi|yo|um|uh|hmm|wait|ngl|lol|btw|please|pls|can you|could you)[\s,:]+)*"
 _DEFINE = re.compile(
-    r"^(?:(?:so |ok |and |hey |hi |please |pls |can you |could you )*)"
-    r"(?:what(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
+    r"^" + _FILLERS +
+    r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
     r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of|what about|how about)\s+"
     r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
+)
+# A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
+# machine learning", "explain overfitting in simple terms", "... like i'm 5").
+_QUALIFIER = re.compile(
+    r"\s+(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|ai|data\s+science|statistics"
+    r"|simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
+    r"|this\s+course|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
 )
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differen(?:ce|ces|t|tly)|differ|differs|compare[sd]?|comparison|better than|or)\b")
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
@@ -31,10 +39,14 @@ _TASK = re.compile(
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
 # the verb (past a determiner or a single letter, "k nearest neighbors").
 _ASKED_ABOUT = re.compile(
-    r"^(?:(?:so|ok|and|but|hey|hi|also|then)\s+)*(?:how|why)\s+(?:does|do|is|are|did|was|were)\s+"
+    r"^" + _FILLERS + r"(?:(?:how|why)\s+(?:does|do|is|are|did|was|were)|what\s+(?:does|do))\s+"
     r"(?:(?:a|an|the|this|that|these|those)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
 )
-_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method|that algorithm|that model|the former|the latter)\b")
+# "that" stands for something only right after a verb ("why does that help?", "is that used ..."),
+# elsewhere it is mostly a conjunction or a relative pronoun ("a model that overfits").
+_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method"
+                       r"|that algorithm|that model|the former|the latter|(?<=does )that|(?<=is )that|(?<=was )that"
+                       r"|(?<=did )that|(?<=makes )that|(?<=would )that)\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
@@ -71,7 +83,7 @@ def define_subject(text: str) -> str | None:
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
-    subject = subject.strip(" ?.!'\"")
+    subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"")
     return subject or None
 
 
@@ -80,8 +92,8 @@ def has_compare_cue(text: str) -> bool:
 
 
 def asked_about(text: str) -> str | None:
-    """The first word of what a "how does X ...?" or "why is X ...?" question is about, if it
-    says so right after the verb; None otherwise ("how do i ...", "why is my loss ...")."""
+    """The first word of what a "how does X ...?", "why is X ...?" or "what does X ...?" question is
+    about, if it says so right after the verb; None otherwise ("how do i ...", "why is my loss ...")."""
     match = _ASKED_ABOUT.match(text.casefold())
     return match.group("word") if match else None
 

@@ -194,3 +194,24 @@ def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
     answer = bot.ask("i keep making new columns from raw timestamps to help my model, what is that called")
     assert answer.answered and terms(answer)[0] == "Feature Engineering"
     assert not bot.ask("what is the capital of peru").answered
+
+
+@pytest.mark.parametrize("question, first", [
+    ("ngl what even is DRL", "Deep Reinforcement Learning"),  # filler words and "even" around "what is"
+    ("what is an ANN in machine learning", "Neural Networks"),  # "in machine learning" says where, not what
+    ("explain overfitting in simple terms", "Overfitting"),
+])
+def test_what_is_x_with_fillers_and_qualifiers_defines_x(bot, question, first):
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer) == [first]
+
+
+def test_that_after_a_verb_stands_for_the_topic(bot):
+    answer = bot.ask("why does that help?", ["what is dropout"])
+    assert terms(answer)[0] == "Dropout" and answer.reading == "why does Dropout help?"
+    assert terms(bot.ask("what is a model that overfits?"))[0] == "Overfitting"  # "that" here is no pronoun
+
+
+def test_what_does_an_unknown_thing_do_is_refused(bot):
+    assert not bot.ask("what does the silhouette score tell me about my clusters").answered
+    assert bot.ask("what does the learning rate control").answered
