@@ -148,7 +148,8 @@ class Composer:
                 places = self.retriever.mentioned_in(subject)
                 if places:
                     return self._mentioned(question, reading, subject, places, ranked)
-                if not ranked or ranked[0].dense < policy.unknown_subject_dense or self._unknown_kind(words, covering):
+                unknown = not ranked or ranked[0].dense < policy.unknown_subject_dense or self._unknown_kind(words, covering)
+                if unknown and not context:  # in context, the conversation's entries may still answer it
                     return self._refuse(question, reading, ranked)
 
         if not ranked:

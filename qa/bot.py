@@ -227,15 +227,17 @@ class Bot:
         the fakes?" after "what's a GAN?" names nothing and is too vague alone, but is about GAN;
         "whats the nonlinear one people use for plots instead" after PCA is about t-SNE. None for
         a question read as a follow-up already, one naming an entry of its own, or one asking
-        what some short thing is ("and what's a random forest?": a thing the glossary lacks)."""
+        what a short thing is in words those entries do not use ("and what's a random forest?")."""
         if topic is None or reading.rewritten is not None:
             return set()
         if any(m.score >= self.composer.policy.sure_name for m in reading.mentions):
             return set()
+        near = {topic} | self.retriever.linked.get(topic, set()) | self.retriever.named_by.get(topic, set())
         subject = define_subject(reading.text)
-        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject):
+        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) \
+                and not all(any(self.retriever.uses(e, w) for e in near) for w in content_words(tokens(subject))):
             return set()
-        return {topic} | self.retriever.linked.get(topic, set()) | self.retriever.named_by.get(topic, set())
+        return near
 
     def _new_subject(self, text: str, topic: int) -> bool:
         """'and what's a random forest?' or 'pizza recipes' asks about something new; 'and what

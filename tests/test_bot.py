@@ -109,6 +109,7 @@ def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot)
 @pytest.mark.parametrize("history, question, first", [
     (["what's a gan"], "which part tries to spot the fakes", "Generative Adversarial Network (GAN)"),
     (["what is an autoencoder"], "which half squeezes the input", "Autoencoder"),
+    (["what is overfitting"], "what does the complexity penalty do exactly", "Regularization"),  # its words are the topic's corner's
 ])
 def test_a_vague_question_is_answered_from_the_conversation_topic(bot, history, question, first):
     alone = bot.ask(question)
