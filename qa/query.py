@@ -21,6 +21,12 @@ _DEFINE = re.compile(
     r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of|what about|how about)\s+"
     r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
 )
+# "can someone explain what a hyperparameter is", "i don't get what dropout does"
+_DEFINE_EMBEDDED = re.compile(
+    r"^" + _FILLERS + r"(?:(?:can|could) (?:you|someone|anyone) |i (?:don'?t|do not) (?:get|understand|know) |"
+    r"(?:please )?(?:explain|tell me|describe)(?: to me)? )+"
+    r"what (?:an? |the )?(?P<subject>.+?) (?:is|are|means|does|do)\s*[?.!]*$"
+)
 # A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
 # machine learning", "explain overfitting in simple terms", "... like i'm 5").
 _QUALIFIER = re.compile(
@@ -39,13 +45,13 @@ _TASK = re.compile(
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
 # the verb (past a determiner or a single letter, "k nearest neighbors").
 _ASKED_ABOUT = re.compile(
-    r"^" + _FILLERS + r"(?:(?:how|why)\s+(?:does|do|is|are|did|was|were)|what\s+(?:does|do))\s+"
+    r"^" + _FILLERS + r"(?:(?:how|why)\s+(?:does|do|is|are|did|was|were)|what\s+(?:does|do)|is|are|does|do)\s+"
     r"(?:(?:a|an|the|this|that|these|those)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
 )
 # "that" stands for something only right after a verb ("why does that help?", "is that used ..."),
 # elsewhere it is mostly a conjunction or a relative pronoun ("a model that overfits").
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method"
-                       r"|that algorithm|that model|the former|the latter|(?<=does )that|(?<=is )that|(?<=was )that"
+                       r"|that algorithm|that model|the former|the latter|ones|(?<=does )that|(?<=is )that|(?<=was )that"
                        r"|(?<=did )that|(?<=makes )that|(?<=would )that)\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:and|also|so|but|then|plus|what about|how about)\b")
@@ -79,7 +85,7 @@ def clean(raw: str | bytes | None) -> Question:
 
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
-    match = _DEFINE.match(text.casefold().strip())
+    match = _DEFINE_EMBEDDED.match(text.casefold().strip()) or _DEFINE.match(text.casefold().strip())
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]

@@ -216,3 +216,17 @@ def test_that_after_a_verb_stands_for_the_topic(bot):
 def test_what_does_an_unknown_thing_do_is_refused(bot):
     assert not bot.ask("what does the silhouette score tell me about my clusters").answered
     assert bot.ask("what does the learning rate control").answered
+
+
+@pytest.mark.parametrize("question, first", [
+    ("can someone explain what a hyperparameter is", "Hyperparameter"),  # the question embedded in a request
+    ("i dont get what dropout does", "Dropout"),
+])
+def test_an_embedded_what_is_question_defines_its_subject(bot, question, first):
+    assert terms(bot.ask(question)) == [first]
+
+
+def test_ones_stands_for_the_topic_and_is_x_asks_about_x(bot):
+    assert terms(bot.ask("name a few common ones", ["what does a loss function do?"]))[0] == "Loss Function"
+    assert not bot.ask("is logistic regression a classification method?").answered
+    assert terms(bot.ask("is dropout a regularization method?"))[0] == "Dropout"
