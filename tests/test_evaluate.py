@@ -46,3 +46,29 @@ def test_bot_beats_both_baselines(bot, dev_items, dev_report):
 
 def test_dev_set_meets_the_issue_bar(dev_report):
     assert meets_bar(dev_report.figures) == []
+
+
+# Sets written blind (README, "Answer quality"): no bar of their own, but a change that loses
+# more than two of their questions on any figure is a regression in what unseen questions get.
+HELD_OUT = {  # figures when these floors were set
+    "holdout": {"hit@1": 0.911, "mrr": 0.949, "oos_refused": 0.923, "in_scope_refused": 0.008},
+    "holdout2": {"hit@1": 0.756, "mrr": 0.853, "oos_refused": 0.971, "in_scope_refused": 0.104},
+    "holdout3": {"hit@1": 0.852, "mrr": 0.928, "oos_refused": 0.829, "in_scope_refused": 0.052},
+    "holdout4": {"hit@1": 0.874, "mrr": 0.928, "oos_refused": 0.857, "in_scope_refused": 0.052},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT))
+def test_held_out_sets_do_not_regress(bot, name):
+    items = read_items(ROOT / "eval" / f"{name}.jsonl")
+    terms = set((ROOT / "eval" / "TERMS.txt").read_text().splitlines())
+    assert {t for i in items for t in i.terms} == terms  # every term, spelled as the glossary does
+    figures = run_bot(bot, items).figures
+    in_scope = sum(1 for i in items if i.terms)
+    out_scope = len(items) - in_scope
+    for key, then in HELD_OUT[name].items():
+        slack = 2 / (out_scope if key == "oos_refused" else in_scope)
+        if key == "in_scope_refused":
+            assert figures[key] <= then + slack + 1e-9, (name, key, figures[key])
+        else:
+            assert figures[key] >= then - slack - 1e-9, (name, key, figures[key])
