@@ -37,20 +37,19 @@ CSS = """
 """
 
 
-def log_feedback(feedback: FeedbackLog, kind: str, question: str, answer: str, terms: list[str] | None = None) -> None:
+def log_feedback(feedback: FeedbackLog, records: list[tuple]) -> None:
+    """Append (kind, question, answer, terms) records for the staff review; a full disk or a
+    read-only folder must not cost anyone an answer."""
     try:
-        feedback.append(kind, question, answer, terms)
-    except OSError:  # a full disk or a read-only folder must not cost the student the answer
+        feedback.append_many(records)
+    except OSError:
         log.exception("cannot write the feedback log %s", feedback.path)
 
 
 def log_refusals(feedback: FeedbackLog, answers: list[Answer]) -> None:
-    """Questions the glossary could not answer, from the chat and the APIs alike, for the staff review."""
-    refused = [("refused", a.question, a.answer, [c.term for c in a.citations]) for a in answers if not a.answered and a.error is None]
-    try:
-        feedback.append_many(refused)
-    except OSError:  # a full disk or a read-only folder must not cost the students their answers
-        log.exception("cannot write the feedback log %s", feedback.path)
+    """Questions the glossary could not answer, from the chat and the APIs alike."""
+    log_feedback(feedback, [("refused", a.question, a.answer, [c.term for c in a.citations])
+                            for a in answers if not a.answered and a.error is None])
 
 
 def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blocks:
@@ -79,7 +78,7 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
         question = next((message_text(m) for m in reversed(history[: data.index]) if m.get("role") == "user"), "")
         value = data.value if isinstance(data.value, list) else [data.value]
         answer = "\n\n".join(v if isinstance(v, str) else str(v) for v in value)
-        log_feedback(feedback, "up" if data.liked else "down", question, answer)
+        log_feedback(feedback, [("up" if data.liked else "down", question, answer, None)])
 
     def ask_api(question: list[str], history: list | None = None) -> tuple[list[dict]]:
         """Answer a question, given optionally with a list of earlier questions or chat messages.
@@ -105,7 +104,7 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
             elem_id="title",
         )
         with gr.Tab("Ask"):
-            chatbot = gr.Chatbot(label="Answers", height=560, feedback_options=("Like", "Dislike"),
+            chatbot = gr.Chatbot(label="Answers", show_label=False, height=640, feedback_options=("Like", "Dislike"),
                                  placeholder="Ask about any term in the glossary, or pick an example below.")
             chatbot.like(vote, chatbot, None, api_visibility="private")
             gr.ChatInterface(
@@ -135,7 +134,7 @@ MAX_HISTORY = 50  # earlier turns a request may carry (the bot reads the last fe
 
 
 class AskRequest(BaseModel):
-    question: str | None = None
+    question: str
     history: list[str | dict] | None = Field(default=None, max_length=MAX_HISTORY)  # earlier questions, or chat messages
 
 

@@ -3,6 +3,7 @@ quote, and render markdown. Every quote is an exact substring of its entry's def
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from .chunk import split_sentences
@@ -16,9 +17,16 @@ GENERIC = frozenset(
 )
 
 
+_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|Such)\b")
+
+
+def is_content_word(word: str) -> bool:
+    """A word that says what is asked: no stopword, no generic word."""
+    return word not in STOPWORDS and word not in GENERIC
+
+
 def content_words(words: list[str]) -> list[str]:
-    """The words that say what is asked: no stopwords, no generic words."""
-    return [w for w in words if w not in STOPWORDS and w not in GENERIC]
+    return [w for w in words if is_content_word(w)]
 from .types import Answer, Citation, Entry
 
 
@@ -26,18 +34,19 @@ from .types import Answer, Citation, Entry
 class Policy:
     """Refusal and citation thresholds, calibrated on the dev set (`qa eval`, README)."""
 
-    min_dense: float = 0.36  # answer on meaning alone at or above this cosine
+    min_dense: float = 0.36  # answer on meaning alone at or above this cosine ...
+    min_dense_clear: float = 0.28  # ... or at or above this, when the best entry leads the next
+    clear_margin: float = 0.20  # ... by this much fused score
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
     min_dense_related: float = 0.25  # ... and they bear on the question this much
-    min_dense_clear: float = 0.28  # ... or at or above this, when the best entry is far ahead of the next
-    clear_margin: float = 0.20  # ... by this much fused score
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
+    min_dense_nearest: float = 0.15  # a refusal offers nearest terms only from this cosine up
     max_citations: int = 3
     max_quotes: int = 2
     quote_margin: float = 0.08
@@ -79,7 +88,10 @@ class Composer:
             return [entry.definition]
         best = scored[0][0]
         keep = {text for score, text in scored[: self.policy.max_quotes] if score >= best - self.policy.quote_margin}
-        return [s for s in split_sentences(entry.definition) if s in keep]
+        sentences = split_sentences(entry.definition)
+        # A sentence opening with "It"/"This"/"They" needs the one before it to say what that is.
+        keep |= {sentences[i - 1] for i, s in enumerate(sentences) if i and s in keep and _ANAPHOR.match(s)}
+        return [s for s in sentences if s in keep]
 
     def citation(self, item: EntryEvidence, quotes: list[str]) -> Citation:
         entry = self.retriever.entries[item.entry]
@@ -104,11 +116,13 @@ class Composer:
         words: list[str],
         subject: str | None,
         compare: bool,
-        context: set[int] = frozenset(),
+        context: frozenset[int] | set[int] = frozenset(),
         about: str | None = None,
     ) -> Answer:
-        """`context`: entries the conversation makes likely; when the question alone is too vague,
-        the best of them answers it if it bears on the question as much as a named entry must."""
+        """`context`: entries the conversation makes likely. When the question alone is too vague
+        (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
+        bears on the question as much as a named entry must (and, for a "what is X", uses X's
+        words). `about`: the first word of what a "how does X ..." question asks about."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -133,24 +147,32 @@ class Composer:
 
         if subject is not None:
             subject_words = [w for w in subject.split() if w]
-            covering = [m for m in mentions if m.end - m.start >= max(1, len(subject_words) - 2)]
-            # Words of the subject outside the name make it another thing ("graph neural network"),
-            # except a word the glossary uses after the name: that names what it is ("bn layer").
             subject_tokens = tokens(subject)
             offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
+            in_subject = [m for m in mentions if offset is None or m.start < offset + len(subject_tokens) and m.end > offset]
+            covering = [m for m in in_subject if m.end - m.start >= max(1, len(subject_words) - 2)]
+            # Words of the subject outside the name make it another thing ("graph neural network"),
+            # except a word of some entry's name after it: that says what it is ("bn layer").
             after = covering[0].end - offset if covering and offset is not None else len(subject_tokens)
-            extra = [w for i, w in enumerate(subject_tokens) if w in content_words([w])
+            extra = [w for i, w in enumerate(subject_tokens) if is_content_word(w)
                      and not any(m.text.split().count(w) for m in covering)
-                     and not (i >= after and w in self.retriever.names.vocabulary)]
+                     and not (i >= after and w in self.retriever.names.name_words)]
             if covering and not extra and sure(covering[0]):
                 return self._define(question, reading, by_entry[covering[0].entry])
-            if (not mentions or extra) and len(subject_words) <= 4:
+            if (not in_subject or extra) and len(subject_words) <= 4:
                 places = self.retriever.mentioned_in(subject)
                 if places:
                     return self._mentioned(question, reading, subject, places, ranked)
-                unknown = not ranked or ranked[0].dense < policy.unknown_subject_dense or self._unknown_kind(words, covering)
-                if unknown and not context:  # in context, the conversation's entries may still answer it
-                    return self._refuse(question, reading, ranked)
+                strange = all(self._unknown_thing(w) for w in content_words(subject_tokens))  # "attention": no word of ours
+                if not ranked or ranked[0].dense < policy.unknown_subject_dense or strange or self._unknown_kind(words, covering):
+                    # No entry of its own; in a conversation, one of the topic's entries using its
+                    # words and close in meaning may still answer ("what does the complexity penalty
+                    # do" after overfitting; not "what is training set", which Dropout's words hold).
+                    context = {e for e in context if all(self.retriever.uses(e, w) for w in content_words(subject_tokens))}
+                    inside = next((item for item in ranked if item.entry in context), None)
+                    if inside is None or inside.dense < policy.min_dense:
+                        return self._refuse(question, reading, ranked)
+                    return self._quote(question, reading, vector, [inside], unsure=False)
 
         if not ranked:
             return self._refuse(question, reading, ranked)
@@ -162,10 +184,11 @@ class Composer:
         vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
         clear = top.dense >= policy.min_dense_clear and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin)
         confident = top.dense >= policy.min_dense or clear or (vouched and top.dense >= policy.min_dense_named)
+        chosen = False  # by the conversation: no "did you mean" then
         if not confident and context:
             inside = next((item for item in ranked if item.entry in context), None)
             if inside is not None and inside.dense >= policy.min_dense_named:
-                top, confident = inside, True
+                top, confident, chosen = inside, True, True
                 ranked = [inside] + [item for item in ranked if item is not inside]
         if not confident:
             return self._refuse(question, reading, ranked)
@@ -178,7 +201,7 @@ class Composer:
         for related in (self.retriever.named_by.get(top.entry, set()), self.retriever.linked.get(top.entry, set())):
             cited += [item for item in ranked[1:] if item.entry in related and item not in cited
                       and item.dense >= policy.min_dense_related and item.score >= top.score - policy.related_margin]
-        unsure = not named and len(ranked) > 1 and ranked[1].score >= top.score - policy.unsure_margin
+        unsure = not named and not chosen and len(ranked) > 1 and ranked[1].score >= top.score - policy.unsure_margin
         if unsure and len(cited) < 2:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
@@ -192,9 +215,9 @@ class Composer:
         return found >= self.policy.worded_count and found >= self.policy.worded_share * len(content)
 
     def _unknown_thing(self, word: str) -> bool:
-        """A word that is no pronoun or everyday question word, and that the glossary never uses
-        (nor a typo of a word it uses)."""
-        return bool(content_words([word])) and not self.retriever.names.known_word(word)
+        """A word (or a part of a hyphenated one) that is no stopword or generic word and that the
+        glossary never uses, nor a typo of a word it uses."""
+        return any(is_content_word(part) and not self.retriever.names.known_word(part) for part in tokens(word))
 
     def _unknown_kind(self, words: list[str], covering: list[Mention]) -> bool:
         """A name right after a word the glossary never uses (nor a typo of one) is a kind of it
@@ -202,8 +225,7 @@ class Composer:
         transfer learning" is not."""
         if not covering:
             return False
-        before = words[covering[0].start - 1] if covering[0].start > 0 else ""
-        return bool(content_words([before])) and not self.retriever.names.known_word(before)
+        return covering[0].start > 0 and self._unknown_thing(words[covering[0].start - 1])
 
     # --- the four shapes of an answer ------------------------------------------------------------
 
@@ -277,7 +299,8 @@ class Composer:
         )
 
     def _refuse(self, question, reading, ranked) -> Answer:
-        nearest = ranked[:3]
+        # Only terms that bear on the question at all: "a good pasta recipe?" gets none.
+        nearest = [item for item in ranked[:3] if item.dense >= self.policy.min_dense_nearest]
         terms = [self.retriever.entries[item.entry].term for item in nearest]
         text = self._header(reading) + "That is not in the glossary."
         if terms:

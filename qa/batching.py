@@ -43,7 +43,9 @@ def answer_all(bot: Bot, questions: list[Any], histories: list[Any] | None = Non
 class Batcher:
     """Collects questions from concurrent coroutines and answers them in batches, one batch at a
     time, in a worker thread (the event loop stays free to accept more). At most `max_waiting`
-    questions wait; beyond that `ask` raises BusyError at once rather than queueing without end."""
+    questions wait; beyond that `ask` raises BusyError at once rather than queueing without end.
+    `on_answers`, if given, gets each batch's answers after its callers have them (the app logs
+    refusals for the staff there), in a worker thread; its failures are logged, never raised."""
 
     def __init__(self, bot: Bot, max_size: int = 32, max_waiting: int = 1024,
                  on_answers: Callable[[list[Answer]], None] | None = None):
@@ -54,7 +56,7 @@ class Batcher:
         self.bot = bot
         self.max_size = max_size
         self.max_waiting = max_waiting
-        self.on_answers = on_answers  # called with each batch's answers, in the worker thread
+        self.on_answers = on_answers  # called with each batch's answers in a worker thread, once they are out
         self._waiting: list[tuple[Any, Any, asyncio.Future]] = []
         self._task: asyncio.Task | None = None  # kept: the loop holds only a weak reference
         self.batches = 0  # how many model calls answered the questions so far
@@ -68,14 +70,16 @@ class Batcher:
             self._task = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    def _answer(self, questions: list[Any], histories: list[Any]) -> list[Answer]:
-        answers = answer_all(self.bot, questions, histories)
-        if self.on_answers is not None:
-            try:
-                self.on_answers(answers)
-            except Exception:  # a log that cannot be written must not cost the callers their answers
-                log.exception("on_answers failed")
-        return answers
+    async def join(self) -> None:
+        """Wait until every waiting question is answered and handed to `on_answers`."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    def _after(self, answers: list[Answer]) -> None:
+        try:
+            self.on_answers(answers)
+        except Exception:  # a log that cannot be written must not cost anyone an answer
+            log.exception("on_answers failed")
 
     async def _drain(self) -> None:
         batch: list = []
@@ -84,7 +88,7 @@ class Batcher:
                 batch, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
                 questions, histories = [q for q, _, _ in batch], [h for _, h, _ in batch]
                 try:
-                    answers = await asyncio.to_thread(self._answer, questions, histories)
+                    answers = await asyncio.to_thread(answer_all, self.bot, questions, histories)
                 except Exception:  # no thread to run it (the server is stopping): answer, never hang
                     log.exception("cannot answer a batch")
                     answers = [internal_error(q) for q in questions]
@@ -93,6 +97,11 @@ class Batcher:
                     if not future.done():  # the caller may have gone away
                         future.set_result(answer)
                 batch = []
+                if self.on_answers is not None:  # after the callers have their answers
+                    try:
+                        await asyncio.to_thread(self._after, answers)
+                    except Exception:  # no thread to run it (the server is stopping)
+                        log.exception("cannot hand a batch's answers on")
         finally:
             # Cancelled (the server is stopping): release every caller still waiting.
             for _, _, future in batch + self._waiting:

@@ -4,6 +4,7 @@ Everything a user can reach (CLI, app, HTTP API, evaluation) goes through here."
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from collections import OrderedDict
@@ -67,6 +68,32 @@ def user_questions(history: Iterable[Any] | None) -> list[str]:
         elif isinstance(item, dict) and item.get("role") == "user":
             out.append(message_text(item))
     return out
+
+
+_GREETING = re.compile(r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|greetings)(?: there| bot| all| everyone)?\W*$", re.I)
+_THANKS = re.compile(r"^(?:(?:thanks|thank you|thx|ty|cheers|great|cool|nice|ok|okay|got it)(?: so much| a lot| again| !)?\W*)+$", re.I)
+_BYE = re.compile(r"^(?:bye|goodbye|see you|see ya|cya)\W*$", re.I)
+EXAMPLE = "what fixes overfitting?"
+
+
+def small_talk(text: str) -> str | None:
+    """The reply to a greeting, thanks or goodbye; None for anything else."""
+    if _GREETING.match(text):
+        return f"Hello! Ask me about any term in the glossary, in your own words, for example: {EXAMPLE}"
+    if _THANKS.match(text):
+        return "You're welcome! Ask another question any time."
+    if _BYE.match(text):
+        return "Goodbye, and good luck with the course!"
+    return None
+
+
+def no_words(raw: Any) -> str:
+    """What to say when cleaning left no word to look up."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw if isinstance(raw, str) else ""
+    if text.strip():  # something was typed: tags, symbols, emoji or control characters only
+        return ("There are no words in that to look up (tags, symbols and emoji are left out). "
+                f"Please type a question, for example: {EXAMPLE}")
+    return f"Please type a question, for example: {EXAMPLE}"
 
 
 class Bot:
@@ -163,16 +190,20 @@ class Bot:
         cleaned = [clean(q) for q in questions]
         earlier = [[clean(t).text for t in user_questions(h)[-HISTORY_TURNS:]] for h in histories]
         usable = [any(ch.isalnum() for ch in c.text) for c in cleaned]
+        chat = [small_talk(c.text) if ok else None for c, ok in zip(cleaned, usable)]
+        usable = [ok and said is None for ok, said in zip(usable, chat)]
         self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if any(ch.isalnum() for ch in t)])
         topics = [self._topic(e) if ok else None for e, ok in zip(earlier, usable)]
         readings = [self._read(c.text, t) if ok else None for c, t, ok in zip(cleaned, topics, usable)]
         vectors = self._warm([r.query for r in readings if r is not None])
         responses = [self._answer(r, vectors[r.query], t) if r is not None else None for r, t in zip(readings, topics)]
         answers = []
-        for question, answer in zip(cleaned, responses):
+        for raw, question, answer, said in zip(questions, cleaned, responses, chat):
+            if said is not None:
+                answers.append(Answer(question=question.text, answered=False, answer=said, error="not a question"))
+                continue
             if answer is None:
-                message = "Please type a question, for example: what fixes overfitting?"
-                answers.append(Answer(question=question.text, answered=False, answer=message, error="empty question"))
+                answers.append(Answer(question=question.text, answered=False, answer=no_words(raw), error="empty question"))
                 continue
             if question.note:
                 answer.answer = f"*{question.note}*\n\n{answer.answer}"
@@ -234,10 +265,13 @@ class Bot:
             return set()
         near = {topic} | self.retriever.linked.get(topic, set()) | self.retriever.named_by.get(topic, set())
         subject = define_subject(reading.text)
-        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) \
-                and not all(any(self.retriever.uses(e, w) for e in near) for w in content_words(tokens(subject))):
+        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) and not self._all_used(near, subject):
             return set()
         return near
+
+    def _all_used(self, entries: set[int], text: str) -> bool:
+        """Whether every content word of the text is used by one of the entries."""
+        return all(any(self.retriever.uses(e, w) for e in entries) for w in content_words(tokens(text)))
 
     def _new_subject(self, text: str, topic: int) -> bool:
         """'and what's a random forest?' or 'pizza recipes' asks about something new; 'and what
@@ -248,7 +282,7 @@ class Bot:
             return False
         if subject is None and has_pronoun(text):
             return False
-        return not all(self.retriever.uses(topic, w) for w in content_words(tokens(subject or text)))
+        return not self._all_used({topic}, subject or text)
 
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown

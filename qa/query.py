@@ -30,11 +30,11 @@ _DEFINE_EMBEDDED = re.compile(
 # A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
 # machine learning", "explain overfitting in simple terms", "... like i'm 5").
 _QUALIFIER = re.compile(
-    r"\s+(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|ai|data\s+science|statistics"
+    r"\s+(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|ai|data\s+science|statistics|neural\s+net(?:work)?s?"
     r"|simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
     r"|this\s+course|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
 )
-_COMPARE = re.compile(r"\b(?:vs\.?|versus|differen(?:ce|ces|t|tly)|differ|differs|compare[sd]?|comparison|better than|or)\b")
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better than|or)\b")  # "diff", "differnce"
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
 # instead?", "what controls its step size?"): an entry it names is what is worked on, not the answer.
 _TASK = re.compile(
@@ -43,16 +43,23 @@ _TASK = re.compile(
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
-# the verb (past a determiner or a single letter, "k nearest neighbors").
+# the verb (past a determiner or a single letter, "k nearest neighbors"); also "what does X ...",
+# and the yes/no "is X ...?", "does X ...?".
 _ASKED_ABOUT = re.compile(
     r"^" + _FILLERS + r"(?:(?:how|why)\s+(?:does|do|is|are|did|was|were)|what\s+(?:does|do)|is|are|does|do)\s+"
     r"(?:(?:a|an|the|this|that|these|those)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
 )
-# "that" stands for something only right after a verb ("why does that help?", "is that used ..."),
-# elsewhere it is mostly a conjunction or a relative pronoun ("a model that overfits").
+# Who is asking or doing, not what is asked about ("why do researchers hold out a validation set").
+_PEOPLE = frozenset("people researchers students engineers practitioners scientists experts folks companies teams anyone "
+                    "everyone someone somebody everybody anybody".split())
+# "that" stands for something only right after a verb and before no clause ("why does that help?",
+# "is that used ..."); elsewhere it is a conjunction or a relative pronoun ("a model that overfits",
+# "the problem is that the model memorizes"). "ones" only after a word that picks among them
+# ("common ones", "which ones") or at the end.
+_THAT = r"(?:(?<=\bdoes )|(?<=\bis )|(?<=\bwas )|(?<=\bdid )|(?<=\bmakes )|(?<=\bwould ))that(?!\s+(?:the|a|an|my|we|you|i|it|they|there|our|your|this|its|their)\b)"
+_ONES = r"(?:(?<=\bwhich )|(?<=\bcommon )|(?<=\bother )|(?<=\bsome )|(?<=\bfew )|(?<=\bmain )|(?<=\bpopular )|(?<=\busual )|(?<=\bbest ))ones|ones(?=\W*$)"
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method"
-                       r"|that algorithm|that model|the former|the latter|ones|(?<=does )that|(?<=is )that|(?<=was )that"
-                       r"|(?<=did )that|(?<=makes )that|(?<=would )that)\b")
+                       r"|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
@@ -98,10 +105,12 @@ def has_compare_cue(text: str) -> bool:
 
 
 def asked_about(text: str) -> str | None:
-    """The first word of what a "how does X ...?", "why is X ...?" or "what does X ...?" question is
-    about, if it says so right after the verb; None otherwise ("how do i ...", "why is my loss ...")."""
+    """The first word of what a "how does X ...?", "why is X ...?", "what does X ...?", "is X ...?"
+    or "does X ...?" question is about, if it says so right after the verb; None for the asker
+    ("how do i ...", "why do researchers ..."); a stopword ("my", "there") is no thing either."""
     match = _ASKED_ABOUT.match(text.casefold())
-    return match.group("word") if match else None
+    word = match.group("word") if match else None
+    return None if word in _PEOPLE else word
 
 
 def asks_for_means(text: str) -> bool:

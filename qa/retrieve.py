@@ -83,6 +83,7 @@ class NameTable:
         # looked up fuzzily, which keeps typo matching cheap on a large corpus.
         self.entry_words = [frozenset(tokens(" ".join([e.term, *e.aliases, e.definition]))) for e in entries]
         self.vocabulary = frozenset().union(*self.entry_words)
+        self.name_words = frozenset(w for e in entries for name in (e.term, *e.aliases) for w in tokens(name))
         self.words_by_letter: dict[str, list[str]] = {}
         for word in sorted(self.vocabulary):
             self.words_by_letter.setdefault(word[0], []).append(word)
@@ -129,6 +130,16 @@ class NameTable:
                         continue
                     found.append(Mention(position, start, start + n, score, gram))
                     covered[start : start + n] = [True] * n
+        # "supervised and unsupervised learning": a word joined to a name shares the name's last
+        # words, when that makes another name.
+        for m in list(found):
+            before = m.start - 2
+            if m.end - m.start >= 2 and before >= 0 and words[m.start - 1] in ("and", "or", "vs", "versus") and not covered[before]:
+                gram = " ".join([words[before], *words[m.start + 1 : m.end]])
+                position = self.exact.get(gram)
+                if position is not None and position != m.entry:
+                    found.append(Mention(position, before, before + 1, 1.0, gram))
+                    covered[before] = True
         return sorted(found, key=lambda m: m.start)
 
     def known_word(self, word: str) -> bool:

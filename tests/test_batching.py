@@ -128,7 +128,9 @@ def test_each_batch_is_handed_to_on_answers_once_and_a_failing_hook_costs_no_ans
     questions = [f"what is dropout? ({i})" for i in range(6)] + ["a good pasta recipe?"]
 
     async def everyone():
-        return await asyncio.gather(*(batcher.ask(q) for q in questions))
+        answers = await asyncio.gather(*(batcher.ask(q) for q in questions))
+        await batcher.join()  # the hook runs after the callers have their answers
+        return answers
 
     answers = asyncio.run(everyone())
     assert [a.question for a in answers] == questions and all(a.error is None for a in answers)
