@@ -83,8 +83,10 @@ class Clients:
                 problem = f"not an answer: {str(result)[:200]}"
             elif result.get("error") is not None:
                 problem = f"error {result['error']!r}"
-            elif not result.get("citations"):
-                problem = "no citations"
+            elif result["answered"] and not result.get("citations"):
+                problem = "answered without citations"
+            elif not result["answered"] and not result.get("answer", "").startswith("That is not in the glossary."):
+                problem = f"a refusal without its message: {result.get('answer', '')[:100]!r}"
             elif result.get("question") != " ".join(question.split()):
                 problem = f"answer to another question: {result.get('question')!r}"
         except Exception as exc:  # recorded and asserted on
