@@ -179,6 +179,11 @@ class Composer:
         top = ranked[0]
         if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
             return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
+        if about in self.retriever.names.proper_words:
+            # "how does Adam adapt the step size?": a thing a definition only names in passing
+            places = self.retriever.mentioned_in(about)
+            if places:
+                return self._mentioned(question, reading, about, places, ranked, answered=False)
         # An entry that took the place of a named one (a means for it), or whose definition holds
         # nearly every word of the question, is as sure as a named one.
         vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
@@ -281,8 +286,10 @@ class Composer:
             reading=reading,
         )
 
-    def _mentioned(self, question, reading, subject, places, ranked) -> Answer:
-        """'what is XGBoost?': no entry of its own, but named inside an entry's definition."""
+    def _mentioned(self, question, reading, subject, places, ranked, answered: bool = True) -> Answer:
+        """'what is XGBoost?': no entry of its own, but named inside an entry's definition. With
+        `answered=False` ("how does Adam adapt the step size?") the glossary says no more than that,
+        so the question is refused, pointing to where it is named."""
         by_entry = {item.entry: item for item in ranked}
         items, quotes = [], []
         for entry, sentence in places:
@@ -290,12 +297,15 @@ class Composer:
             quotes.append([sentence])
         entries = [self.retriever.entries[item.entry] for item in items]
         where = ", ".join(f"**{_escape(e.term)}**" for e in entries)
-        lines = [self._header(reading), f"*{_escape(subject)}* has no entry of its own; the glossary mentions it under {where}:\n\n"]
+        opening = "" if answered else "That is not in the glossary: "
+        lines = [self._header(reading), f"{opening}*{_escape(subject)}* has no entry of its own; the glossary mentions it under {where}"
+                 + (":\n\n" if answered else ", and says no more than this:\n\n")]
         for number, (entry, qs) in enumerate(zip(entries, quotes), start=1):
             lines.append(f"**{_escape(entry.term)}**: {' '.join(_render_quote(q, entry) for q in qs)} [{number}]\n\n")
         return Answer(
-            question=question, answered=True, answer="".join(lines).rstrip() + _footnote(entries, quotes),
+            question=question, answered=answered, answer="".join(lines).rstrip() + _footnote(entries, quotes),
             citations=[self.citation(item, qs) for item, qs in zip(items, quotes)], reading=reading,
+            suggestions=[] if answered else [e.term for e in entries],
         )
 
     def _refuse(self, question, reading, ranked) -> Answer:

@@ -10,7 +10,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from .chunk import names_of
+from .chunk import names_of, split_sentences
 from .index import VectorIndex
 from .ingest import normalize_name
 from .types import Entry
@@ -84,9 +84,21 @@ class NameTable:
         self.entry_words = [frozenset(tokens(" ".join([e.term, *e.aliases, e.definition]))) for e in entries]
         self.vocabulary = frozenset().union(*self.entry_words)
         self.name_words = frozenset(w for e in entries for name in (e.term, *e.aliases) for w in tokens(name))
+        self.proper_words = frozenset(w for w in self._proper_words(entries) if not set(tokens(w)) <= self.name_words)
         self.words_by_letter: dict[str, list[str]] = {}
         for word in sorted(self.vocabulary):
             self.words_by_letter.setdefault(word[0], []).append(word)
+
+    @staticmethod
+    def _proper_words(entries: list[Entry]) -> frozenset[str]:
+        """Words the definitions write only with a capital past a sentence's first word: names of
+        things (Adam, ReLU, XGBoost, L1) that have no entry of their own when no name holds them."""
+        capital, lower = set(), set()
+        for entry in entries:
+            for sentence in split_sentences(entry.definition):
+                for word in re.findall(r"[A-Za-z][\w-]*", sentence)[1:]:
+                    (capital if any(c.isupper() for c in word) else lower).add(word.casefold())
+        return frozenset(w for w in capital - lower if len(w) >= 2 and any(c.isalpha() for c in w))
 
     @staticmethod
     def variants(entry: Entry) -> set[str]:

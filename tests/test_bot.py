@@ -282,3 +282,15 @@ def test_ones_stands_for_the_topic_and_is_x_asks_about_x(bot):
     assert terms(bot.ask("name a few common ones", ["what does a loss function do?"]))[0] == "Loss Function"
     assert not bot.ask("is logistic regression a classification method?").answered
     assert terms(bot.ask("is dropout a regularization method?"))[0] == "Dropout"
+
+
+def test_how_a_thing_only_named_in_passing_works_is_refused_with_a_pointer(bot):
+    # The glossary names Adam among optimization algorithms and says nothing more about it
+    answer = bot.ask("how does the Adam optimizer adapt the step size for each parameter?")
+    assert not answer.answered and answer.answer.startswith("That is not in the glossary: *adam* has no entry of its own")
+    assert terms(answer) == ["Optimization Algorithm"] and answer.suggestions == ["Optimization Algorithm"]
+    assert all(q in answer.citations[0].definition for q in answer.citations[0].quotes)
+    assert not bot.ask("why does L1 regularization produce sparse weights?").answered
+    what = bot.ask("what is adam")  # what it is, the glossary does say
+    assert what.answered and terms(what) == ["Optimization Algorithm"]
+    assert bot.ask("how does k-means work").answered  # an entry's own name is no passing mention
