@@ -12,7 +12,7 @@ from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 # Words that may stand beside a name without changing what is asked ("the dropout technique").
 GENERIC = frozenset(
     "algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with"
-    " exactly actually really again basically simply please"
+    " exactly actually really again basically simply briefly quickly"
     " example examples give show list more detail details common some other types kinds".split()
 )
 

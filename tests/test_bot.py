@@ -201,6 +201,7 @@ def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
 
 
 @pytest.mark.parametrize("question, first", [
+    ("explain gradiant decent pls", "Gradient Descent"),  # "pls" is no part of the misspelt name
     ("ngl what even is DRL", "Deep Reinforcement Learning"),  # filler words and "even" around "what is"
     ("what is an ANN in machine learning", "Neural Networks"),  # "in machine learning" says where, not what
     ("explain overfitting in simple terms", "Overfitting"),
