@@ -118,11 +118,14 @@ class Composer:
         compare: bool,
         context: frozenset[int] | set[int] = frozenset(),
         about: str | None = None,
+        context_first: bool = False,
     ) -> Answer:
         """`context`: entries the conversation makes likely. When the question alone is too vague
         (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
         bears on the question as much as a named entry must (and, for a "what is X", uses X's
-        words). `about`: the first word of what a "how does X ..." question asks about."""
+        words). `context_first`: one of the context entries answers whenever one bears on the
+        question that much, however well others match ("and the opposite, with no labels?").
+        `about`: the first word of what a "how does X ..." question asks about."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -190,7 +193,7 @@ class Composer:
         clear = top.dense >= policy.min_dense_clear and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin)
         confident = top.dense >= policy.min_dense or clear or (vouched and top.dense >= policy.min_dense_named)
         chosen = False  # by the conversation: no "did you mean" then
-        if not confident and context:
+        if (context_first or not confident) and context:
             inside = next((item for item in ranked if item.entry in context), None)
             if inside is not None and inside.dense >= policy.min_dense_named:
                 top, confident, chosen = inside, True, True

@@ -19,7 +19,7 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asked_about, asks_for_means, clean, continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical,
+    asked_about, asks_for_means, asks_for_sibling, clean, continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical,
     substitute,
 )
 from .retrieve import Retriever, Weights, tokens
@@ -232,6 +232,8 @@ class Bot:
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
         bare = not content_words(words)
+        if topic is not None and asks_for_sibling(text):
+            return Reading(text, None, words, mentions)  # about another entry than the topic: see _answer
         if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
             if not own or has_compare_cue(text) or (continues(text) and has_personal_pronoun(text)):
@@ -243,6 +245,16 @@ class Bot:
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
         """The answer to the question on its own; failing that, to the question as part of the
         conversation (see `_context`)."""
+        if topic is not None and asks_for_sibling(reading.text):
+            # "ok and the one where the models are trained one after another?" after bagging: the
+            # best of the entries the glossary relates to the topic, other than the topic itself.
+            siblings = self._context(reading, topic) - {topic}
+            if siblings:
+                other = Reading(reading.text, f"{reading.text.rstrip(' ?')} (other than {self.entries[topic].term})?",
+                                reading.words, reading.mentions)
+                answer = self._respond(other, vector, siblings, first=True)
+                if answer.answered:
+                    return answer
         answer = self._respond(reading, vector)
         context = self._context(reading, topic) if not answer.answered else set()
         if context:
@@ -284,13 +296,13 @@ class Bot:
             return False
         return not self._all_used({topic}, subject or text)
 
-    def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None) -> Answer:
+    def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
         ranked = self.retriever.rank(query, vector, reading.mentions, means=asks_for_means(query))
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=define_subject(query), compare=has_compare_cue(query), context=context or set(),
-            about=asked_about(query),
+            about=asked_about(query), context_first=first,
         )
 
 

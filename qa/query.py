@@ -42,6 +42,10 @@ _TASK = re.compile(
     r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)"
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
+_SIBLING = re.compile(
+    r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
+    r"|which one of (?:those|these|them)|which of (?:those|these|them))\b"
+)
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
 # the verb (past a determiner or a single letter, "k nearest neighbors"); also "what does X ...",
 # and the yes/no "is X ...?", "does X ...?".
@@ -111,6 +115,12 @@ def asked_about(text: str) -> str | None:
     match = _ASKED_ABOUT.match(text.casefold())
     word = match.group("word") if match else None
     return None if word in _PEOPLE else word
+
+
+def asks_for_sibling(text: str) -> bool:
+    """Whether a follow-up asks for another entry than the one discussed ("and the one where the
+    models are trained one after another?", "the opposite, with no labels?", "... instead?")."""
+    return bool(_SIBLING.search(text.casefold()))
 
 
 def asks_for_means(text: str) -> bool:

@@ -295,3 +295,18 @@ def test_how_a_thing_only_named_in_passing_works_is_refused_with_a_pointer(bot):
     what = bot.ask("what is adam")  # what it is, the glossary does say
     assert what.answered and terms(what) == ["Optimization Algorithm"]
     assert bot.ask("how does k-means work").answered  # an entry's own name is no passing mention
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["explain bagging"], "ok and the one where each model learns from the previous one's mistakes?", "Boosting"),
+    (["what is supervised learning"], "and the opposite, with no labels at all?", "Unsupervised Learning"),
+    (["what is a cnn"], "what would you use for sequences of words instead?", "Recurrent Neural Network (RNN)"),
+])
+def test_a_follow_up_asking_for_another_entry_gets_one_the_glossary_relates_to_the_topic(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first
+    assert answer.reading.endswith(f"(other than {bot.ask(history[0]).citations[0].term})?")
+
+
+def test_asking_for_another_entry_still_refuses_what_the_glossary_lacks(bot):
+    assert not bot.ask("instead of that, what's a good pizza place", ["what is bagging"]).answered
