@@ -312,7 +312,7 @@ class Composer:
         )
 
     def _refuse(self, question, reading, ranked) -> Answer:
-        # Only terms that bear on the question at all: "a good pasta recipe?" gets none.
+        # Only terms that bear on the question at all: "what's the capital of France?" gets none.
         nearest = [item for item in ranked[:3] if item.dense >= self.policy.min_dense_nearest]
         terms = [self.retriever.entries[item.entry].term for item in nearest]
         text = self._header(reading) + "That is not in the glossary."
