@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .chunk import split_sentences
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
+from .types import Answer, Citation, Entry
 
 # Words that may stand beside a name without changing what is asked ("the dropout technique").
 GENERIC = frozenset(
@@ -27,7 +28,6 @@ def is_content_word(word: str) -> bool:
 
 def content_words(words: list[str]) -> list[str]:
     return [w for w in words if is_content_word(w)]
-from .types import Answer, Citation, Entry
 
 
 @dataclass
@@ -166,12 +166,13 @@ class Composer:
                 places = self.retriever.mentioned_in(subject)
                 if places:
                     return self._mentioned(question, reading, subject, places, ranked)
-                strange = all(self._unknown_thing(w) for w in content_words(subject_tokens))  # "attention": no word of ours
+                subject_content = content_words(subject_tokens)
+                strange = all(self._unknown_thing(w) for w in subject_content)  # "attention": no word of ours
                 if not ranked or ranked[0].dense < policy.unknown_subject_dense or strange or self._unknown_kind(words, covering):
                     # No entry of its own; in a conversation, one of the topic's entries using its
                     # words and close in meaning may still answer ("what does the complexity penalty
                     # do" after overfitting; not "what is training set", which Dropout's words hold).
-                    context = {e for e in context if all(self.retriever.uses(e, w) for w in content_words(subject_tokens))}
+                    context = {e for e in context if all(self.retriever.uses(e, w) for w in subject_content)}
                     inside = next((item for item in ranked if item.entry in context), None)
                     if inside is None or inside.dense < policy.min_dense:
                         return self._refuse(question, reading, ranked)

@@ -19,8 +19,8 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asked_about, asks_for_means, asks_for_sibling, clean, continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical,
-    substitute,
+    asked_about, asks_for_means, asks_for_sibling, clean, continues, define_subject, has_compare_cue,
+    has_personal_pronoun, has_pronoun, is_elliptical, substitute,
 )
 from .retrieve import Retriever, Weights, tokens
 from .settings import Settings
@@ -245,21 +245,19 @@ class Bot:
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
         """The answer to the question on its own; failing that, to the question as part of the
         conversation (see `_context`)."""
-        if topic is not None and asks_for_sibling(reading.text):
+        near = self._context(reading, topic)  # empty without a topic
+        if near and asks_for_sibling(reading.text) and near - {topic}:
             # "ok and the one where the models are trained one after another?" after bagging: the
             # best of the entries the glossary relates to the topic, other than the topic itself.
-            siblings = self._context(reading, topic) - {topic}
-            if siblings:
-                other = Reading(reading.text, f"{reading.text.rstrip(' ?')} (other than {self.entries[topic].term})?",
-                                reading.words, reading.mentions)
-                answer = self._respond(other, vector, siblings, first=True)
-                if answer.answered:
-                    return answer
+            other = Reading(reading.text, f"{reading.text.rstrip(' ?')} (other than {self.entries[topic].term})?",
+                            reading.words, reading.mentions)
+            answer = self._respond(other, vector, near - {topic}, first=True)
+            if answer.answered:
+                return answer
         answer = self._respond(reading, vector)
-        context = self._context(reading, topic) if not answer.answered else set()
-        if context:
+        if near and not answer.answered:
             about = Reading(reading.text, substitute(reading.text, self.entries[topic].term), reading.words, reading.mentions)
-            second = self._respond(about, vector, context)
+            second = self._respond(about, vector, near)
             if second.answered:
                 answer = second
         return answer

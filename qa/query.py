@@ -96,7 +96,8 @@ def clean(raw: str | bytes | None) -> Question:
 
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
-    match = _DEFINE_EMBEDDED.match(text.casefold().strip()) or _DEFINE.match(text.casefold().strip())
+    text = text.casefold().strip()
+    match = _DEFINE_EMBEDDED.match(text) or _DEFINE.match(text)
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
