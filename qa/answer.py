@@ -36,9 +36,10 @@ class Policy:
 
     min_dense: float = 0.36  # answer on meaning alone at or above this cosine ...
     min_dense_clear: float = 0.28  # ... or at or above this, when the best entry leads the next
-    clear_margin: float = 0.20  # ... by this much fused score
+    clear_margin: float = 0.25  # ... by this much fused score
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
+    asked_vouch: float = 0.60  # an entry with an example question this close (cosine) is as sure as a named one
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
@@ -188,9 +189,10 @@ class Composer:
             places = self.retriever.mentioned_in(about)
             if places:
                 return self._mentioned(question, reading, about, places, ranked, answered=False)
-        # An entry that took the place of a named one (a means for it), or whose definition holds
-        # nearly every word of the question, is as sure as a named one.
-        vouched = top.name > 0 or top.means_for is not None or self._worded(words, top.entry)
+        # An entry that took the place of a named one (a means for it), whose example question is
+        # nearly this question, or whose definition holds nearly every word of it, is as sure as a
+        # named one.
+        vouched = top.name > 0 or top.means_for is not None or top.asked >= policy.asked_vouch or self._worded(words, top.entry)
         clear = top.dense >= policy.min_dense_clear and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin)
         confident = top.dense >= policy.min_dense or clear or (vouched and top.dense >= policy.min_dense_named)
         chosen = False  # by the conversation: no "did you mean" then

@@ -1,7 +1,8 @@
-"""Entries -> chunks: one chunk per sentence and one per whole entry.
+"""Entries -> chunks: one chunk per sentence, one per whole entry, one per example question.
 
 A sentence chunk's `text` is an exact substring of its entry's definition (that is what gets
-quoted); `embed_text` prefixes the term so that "It happens when..." still says what "it" is."""
+quoted); `embed_text` prefixes the term so that "It happens when..." still says what "it" is.
+An example question ("asked") is embedded as written: it is matched against questions."""
 from __future__ import annotations
 
 import re
@@ -47,6 +48,8 @@ def chunk_entry(entry: Entry) -> list[Chunk]:
     for sentence in split_sentences(entry.definition):
         add("sentence", sentence, f"{entry.term}: {sentence}")
     add("entry", entry.definition, f"{entry.term}: {entry.definition}")
+    for question in entry.asked:
+        add("asked", question, question)
     return chunks
 
 

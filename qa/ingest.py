@@ -2,10 +2,12 @@
 
 Formats, by file extension (every such file at the top level of the corpus folder is a glossary):
 - `.md`: the curated format (see README): `# Glossary name`, then `## Term` headings, optional
-  `Aliases:`, `See also:`, `Source:` lines, then the definition; `[[...]]` marks words course staff
-  wrote to complete a sentence the source cut short.
-- `.csv` / `.tsv`: term, definition[, aliases] (aliases separated by `;` or `|`), optional header row.
-- `.jsonl`: one object a line: {"term", "definition", "aliases"?, "see_also"?}.
+  `Aliases:`, `See also:`, `Source:` lines and `Asked:` lines (one example question each), then
+  the definition; `[[...]]` marks words course staff wrote to complete a sentence the source cut
+  short.
+- `.csv` / `.tsv`: term, definition[, aliases[, see_also[, asked]]] (list items separated by `;`
+  or `|`; example questions by `|`), optional header row.
+- `.jsonl`: one object a line: {"term", "definition", "aliases"?, "see_also"?, "asked"?}.
 
 `read_web_copy` parses the raw web-page copy the seed glossary came in; it is kept for provenance
 (the curated Markdown is checked against it) and is not indexed itself.
@@ -28,6 +30,7 @@ from .types import Entry, Source, content_hash
 GLOSSARY_SUFFIXES = (".md", ".csv", ".tsv", ".jsonl")
 MAX_DEFINITION_CHARS = 20_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ASKED_CHARS = 500  # an example question; a longer one is a definition in the wrong place
 _COMPLETION = re.compile(r"\[\[(.*?)\]\]", re.S)
 
 
@@ -119,6 +122,9 @@ def _entry(name: str, line: int, **fields) -> Entry:
     definition = fields.get("definition") or ""
     if len(definition) > MAX_DEFINITION_CHARS:
         raise CorpusError(name, line, f"definition is {len(definition):,} characters; the limit is {MAX_DEFINITION_CHARS:,}")
+    for question in fields.get("asked") or []:
+        if len(question) > MAX_ASKED_CHARS:
+            raise CorpusError(name, line, f"example question is {len(question):,} characters; the limit is {MAX_ASKED_CHARS:,}: {question[:60]!r}...")
     try:
         return Entry(source=Source(file=name, line=line), **fields)
     except ValidationError as exc:
@@ -135,7 +141,7 @@ def _split_list(value: str, separators: str = ",") -> list[str]:
 
 # --- the curated Markdown format -------------------------------------------------------------
 
-_META_KEYS = {"aliases": "aliases", "alias": "aliases", "see also": "see_also", "source": "origin"}
+_META_KEYS = {"aliases": "aliases", "alias": "aliases", "see also": "see_also", "source": "origin", "asked": "asked"}
 
 
 def _read_markdown(name: str, text: str) -> list[Entry]:
@@ -167,6 +173,7 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
                 completed=completed,
                 glossary=glossary,
                 origin=current.get("origin"),
+                asked=current.get("asked", []),
             )
         )
 
@@ -187,6 +194,11 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
         if current["in_meta"]:
             key, sep, value = stripped.partition(":")
             field_name = _META_KEYS.get(key.strip().lower()) if sep else None
+            if field_name == "asked":  # one example question a line; commas are part of it
+                if not value.strip():
+                    raise CorpusError(name, number, "an 'Asked:' line needs a question")
+                current.setdefault("asked", []).append(value.strip())
+                continue
             if field_name:
                 current[field_name] = value.strip() if field_name == "origin" else _split_list(value)
                 continue
@@ -205,7 +217,7 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))  # our own limit gives the message
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     entries: list[Entry] = []
-    columns = ["term", "definition", "aliases", "see_also"]
+    columns = ["term", "definition", "aliases", "see_also", "asked"]
     start = 1
     try:
         for row in reader:
@@ -215,9 +227,9 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
                 continue
             if not entries and [c.strip().lower().replace(" ", "_") for c in row][:2] == ["term", "definition"]:
                 columns = [c.strip().lower().replace(" ", "_") for c in row]
-                unknown = set(columns) - {"term", "definition", "aliases", "see_also"}
+                unknown = set(columns) - {"term", "definition", "aliases", "see_also", "asked"}
                 if unknown:
-                    raise CorpusError(name, line, f"unknown column(s) {sorted(unknown)}; expected term, definition, aliases, see_also")
+                    raise CorpusError(name, line, f"unknown column(s) {sorted(unknown)}; expected term, definition, aliases, see_also, asked")
                 continue
             if len(row) < 2 or len(row) > len(columns):
                 optional = f"[, {', '.join(columns[2:])}]" if columns[2:] else ""
@@ -232,6 +244,7 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
                     definition=values["definition"],
                     aliases=_split_list(values.get("aliases", ""), separators),
                     see_also=_split_list(values.get("see_also", ""), separators),
+                    asked=_split_list(values.get("asked", ""), "|"),
                     glossary=glossary,
                 )
             )
@@ -248,6 +261,7 @@ class _JsonEntry(BaseModel):
     definition: str
     aliases: list[str] = []
     see_also: list[str] = []
+    asked: list[str] = []
 
 
 def _read_jsonl(name: str, text: str) -> list[Entry]:
@@ -276,7 +290,8 @@ def normalize_name(text: str) -> str:
 
 
 def check_entries(entries: list[Entry]) -> None:
-    """Duplicate terms, aliases that name another entry, and see-also links to nowhere."""
+    """Duplicate terms, aliases that name another entry, see-also links to nowhere, and one example
+    question given for two entries."""
     owners: dict[str, Entry] = {}
     for entry in entries:
         key = normalize_name(entry.term)
@@ -300,6 +315,13 @@ def check_entries(entries: list[Entry]) -> None:
         for link in entry.see_also:
             if normalize_name(link) not in terms:
                 raise CorpusError(entry.source.file, entry.source.line, f"see-also {link!r} of {entry.term!r} is not a term in the corpus")
+    asked: dict[str, Entry] = {}
+    for entry in entries:
+        for question in entry.asked:
+            owner = asked.setdefault(normalize_name(question), entry)
+            if owner is not entry:
+                raise CorpusError(entry.source.file, entry.source.line,
+                                  f"example question {question!r} of {entry.term!r} is already one of {owner.term!r} ({owner.source})")
 
 
 # --- the raw web-page copy the seed came in ----------------------------------------------------

@@ -218,6 +218,7 @@ class EntryEvidence:
     dense: float = 0.0  # best cosine of the question with one of the entry's sentences
     whole: float = 0.0  # cosine of the question with the whole entry
     top2: float = 0.0  # mean cosine of the entry's two best sentences
+    asked: float = 0.0  # best cosine of the question with one of the entry's example questions
     lexical: float = 0.0  # BM25, relative to the best entry for this question
     name: float = 0.0  # 1.0 when the question names the entry, less for a typo
     means_for: int | None = None  # the named entry whose place this one took (see Retriever.rank)
@@ -235,11 +236,15 @@ class Weights:
     # is X", "X vs Y", a bare name: see answer.py), while elsewhere the name is often only the
     # object of the question ("how do I minimize a loss function?"); measured best at zero.
     hub: float = 0.5  # penalty for entries close to many others (hubness), so specific entries win
+    # An example question of the entry (`Asked:`) close to the question: its cosine above the
+    # floor (below it, any two questions share that much) counts this much.
+    asked: float = 1.5
+    asked_floor: float = 0.3
 
     @property
     def scale(self) -> float:
         """The most a score can reach: dividing by it shows scores on a 0-1 scale."""
-        return 1.0 + self.whole + self.top2 + self.lexical
+        return 1.0 + self.whole + self.top2 + self.lexical + self.asked * (1.0 - self.asked_floor)
     dense_k: int = 64
 
 
@@ -251,15 +256,19 @@ class Retriever:
         self.names = NameTable(entries)
         position = {entry.id: i for i, entry in enumerate(entries)}
         self.chunk_entry = np.array([position[c.entry_id] for c in index.chunks], dtype=np.int64)
-        self.entry_chunks: dict[int, list[int]] = {}
+        self.entry_chunks: dict[int, list[int]] = {}  # every chunk of the entry
         self.sentence_chunks: dict[int, list[int]] = {}
+        self.asked_chunks: dict[int, list[int]] = {}  # its example questions
         whole: dict[int, int] = {}
         for chunk_position, (chunk, entry_position) in enumerate(zip(index.chunks, self.chunk_entry)):
             self.entry_chunks.setdefault(int(entry_position), []).append(chunk_position)
             if chunk.kind == "sentence":
                 self.sentence_chunks.setdefault(int(entry_position), []).append(chunk_position)
+            elif chunk.kind == "asked":
+                self.asked_chunks.setdefault(int(entry_position), []).append(chunk_position)
             else:
                 whole[int(entry_position)] = chunk_position
+        self.whole_chunk = whole
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
         self.linked = self._linked()
@@ -390,6 +399,7 @@ class Retriever:
                 + weights.whole * item.whole
                 + weights.top2 * item.top2
                 + weights.lexical * item.lexical
+                + weights.asked * max(0.0, item.asked - weights.asked_floor)
                 - weights.hub * float(self.hubness[item.entry])
             )
         if means:
@@ -425,11 +435,12 @@ class Retriever:
 
     def _fill(self, item: EntryEvidence, cosines: dict[int, float]) -> float:
         """An entry's dense evidence from its chunks' cosines: best sentence (returned), mean of
-        the best two, and the whole-entry chunk."""
-        positions = self.entry_chunks.get(item.entry, [])
-        item.chunk_scores.update((p, cosines[p]) for p in positions)
-        sentence_positions = self.sentence_chunks.get(item.entry, ())
-        sentences = sorted((cosines[p] for p in sentence_positions or positions), reverse=True)
-        item.whole = max((cosines[p] for p in positions if p not in sentence_positions), default=0.0)
-        item.top2 = sum(sentences[:2]) / len(sentences[:2]) if sentences else 0.0
-        return sentences[0] if sentences else 0.0
+        the best two, the whole-entry chunk and the best example question."""
+        entry = item.entry
+        item.chunk_scores.update((p, cosines[p]) for p in self.entry_chunks.get(entry, []))
+        whole = self.whole_chunk.get(entry)
+        item.whole = cosines[whole] if whole is not None else 0.0
+        sentences = sorted((cosines[p] for p in self.sentence_chunks.get(entry, ())), reverse=True) or [item.whole]
+        item.top2 = sum(sentences[:2]) / len(sentences[:2])
+        item.asked = max((cosines[p] for p in self.asked_chunks.get(entry, ())), default=0.0)
+        return sentences[0]

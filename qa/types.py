@@ -39,6 +39,9 @@ class Entry(BaseModel):
     source: Source
     # Where the text itself came from when it was copied from elsewhere (e.g. the seed page).
     origin: str | None = None
+    # Questions students ask that this entry answers, in their words ("why does my model ace the
+    # training data and flop on new data?"): found by meaning, never quoted.
+    asked: list[str] = Field(default_factory=list)
 
     @field_validator("term", "definition", "glossary")
     @classmethod
@@ -48,7 +51,7 @@ class Entry(BaseModel):
             raise ValueError("must not be blank")
         return value
 
-    @field_validator("aliases", "see_also")
+    @field_validator("aliases", "see_also", "asked")
     @classmethod
     def _clean_list(cls, values: list[str]) -> list[str]:
         out: list[str] = []
@@ -63,12 +66,13 @@ class Entry(BaseModel):
         return content_hash("entry", self.term.casefold())
 
 
-ChunkKind = Literal["sentence", "entry"]
+ChunkKind = Literal["sentence", "entry", "asked"]
 
 
 class Chunk(BaseModel):
     """A piece of an entry that gets its own vector. `text` is what is quoted (for sentences an
-    exact substring of the entry's definition); `embed_text` is what the model sees."""
+    exact substring of the entry's definition; an "asked" chunk, an example question, is never
+    quoted); `embed_text` is what the model sees."""
 
     id: str
     entry_id: str

@@ -29,7 +29,7 @@ def test_what_fixes_overfitting_cites_overfitting_first_with_the_answering_sente
     assert terms(answer)[0] == "Overfitting"
     first = answer.citations[0]
     assert "Overfitting can be mitigated by using regularization techniques, cross-validation, and early stopping." in first.quotes
-    assert first.source == "deep-learning.md:68" and first.glossary == "Deep Learning and Neural Networks"
+    assert first.source == "deep-learning.md:122" and first.glossary == "Deep Learning and Neural Networks"
     assert {"Regularization", "Dropout"} <= set(terms(answer))
     assert "[1]" in answer.answer and "Overfitting can be mitigated" in answer.answer
     assert_quotes_are_exact(bot, answer)
@@ -310,3 +310,45 @@ def test_a_follow_up_asking_for_another_entry_gets_one_the_glossary_relates_to_t
 
 def test_asking_for_another_entry_still_refuses_what_the_glossary_lacks(bot):
     assert not bot.ask("instead of that, what's a good pizza place", ["what is bagging"]).answered
+
+
+TRAINING_TERMS = """# Training terms
+
+## Epoch
+
+One full pass of the training algorithm over every example in the training set. Models are usually trained for many epochs.
+
+## Batch Size
+{asked}
+The number of training examples used to compute one gradient update. Larger batches give smoother gradients but need more memory.
+
+## Early Stopping
+
+Ending training when the error on held-out validation data stops improving, before the model starts to memorise the training set.
+"""
+
+
+def test_an_example_question_teaches_a_phrasing_and_is_never_quoted(tmp_path, real_embedder):
+    from qa.bot import Bot
+
+    from conftest import make_settings
+
+    def ask(asked: str, question: str) -> Answer:
+        root = tmp_path / str(len(asked))
+        (root / "corpus").mkdir(parents=True)
+        (root / "corpus" / "training.md").write_text(TRAINING_TERMS.format(asked=asked), encoding="utf-8")
+        return Bot.load(make_settings(root), embedder=real_embedder).ask(question)
+
+    question = "gpu ran out of memory, what do i turn down"
+    assert not ask("", question).answered  # the definition alone is too far from how it was asked
+    taught = ask("Asked: training crashes with an out of memory error on the gpu, which setting should i lower?\n", question)
+    assert taught.answered and terms(taught)[0] == "Batch Size"
+    assert "gpu" not in taught.answer.casefold()  # quotes come from the definition only
+    assert_quotes_are_exact_in(taught, TRAINING_TERMS.format(asked=""))
+
+
+def assert_quotes_are_exact_in(answer: Answer, text: str) -> None:
+    for citation in answer.citations:
+        assert citation.quotes
+        for quote in citation.quotes:
+            assert quote in text, quote

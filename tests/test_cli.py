@@ -22,7 +22,7 @@ def test_ask_prints_the_answer_and_its_sources(workdir):
     out = done.stdout.decode()
     assert done.returncode == 0, done.stderr.decode()
     assert "Overfitting can be mitigated by using regularization techniques" in out
-    assert "Sources:\n[1] Overfitting (Deep Learning and Neural Networks, deep-learning.md:68" in out
+    assert "Sources:\n[1] Overfitting (Deep Learning and Neural Networks, deep-learning.md:122" in out
     assert b"Traceback" not in done.stderr and b"Rebuilding" not in done.stderr
 
 
@@ -50,7 +50,7 @@ def test_bad_corpus_is_a_one_line_error_and_the_index_is_untouched(workdir):
     (workdir / "corpus" / "staff.csv").write_text("Epoch,One pass.\nBroken line without definition\n")
     done = run(["build"], workdir)
     assert done.returncode == 2
-    assert done.stderr.decode().strip() == "error: staff.csv:2: expected term, definition[, aliases, see_also] separated by ','; found 1 column(s)"
+    assert done.stderr.decode().strip() == "error: staff.csv:2: expected term, definition[, aliases, see_also, asked] separated by ','; found 1 column(s)"
     assert {p.name: p.read_bytes() for p in (workdir / "index").iterdir()} == before
     done = run(["ask", "what is dropout"], workdir)
     assert done.returncode == 2 and b"staff.csv:2" in done.stderr and b"Traceback" not in done.stderr

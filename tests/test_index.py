@@ -39,7 +39,7 @@ def test_index_is_plain_data_with_a_manifest(fake_root):
     assert manifest["faiss_file"].endswith(".faiss")
     chunks = [json.loads(line) for line in (index_dir / manifest["chunks_file"]).read_text().splitlines()]
     assert len(chunks) == manifest["chunk_count"]
-    assert {c["kind"] for c in chunks} == {"sentence", "entry"}
+    assert {c["kind"] for c in chunks} == {"sentence", "entry", "asked"}
     assert len({c["id"] for c in chunks}) == len(chunks)  # content hashes
 
 

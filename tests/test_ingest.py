@@ -117,6 +117,31 @@ def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
     assert beam.completed == ["sequences at each step."]
 
 
+def test_example_questions_are_read_from_every_format(tmp_path):
+    corpus = tmp_path / "corpus"
+    write(corpus, "d.md", "# G\n\n## Epoch\nAliases: epochs\nAsked: why train for more than one pass, if the data is the same?\n"
+                          "Asked: how long should training run\n\nOne full pass over the training data.\n")
+    write(corpus, "a.csv", 'term,definition,asked\nBatch Size,Examples per step.,"how many examples per step? | is bigger better, or not"\n')
+    write(corpus, "c.jsonl", '{"term": "Attention", "definition": "Weights inputs by relevance.", "asked": ["which words matter most?"]}\n')
+    entries = {e.term: e for e in load_corpus(corpus).entries}
+    # One question a line: a comma is part of the question, not a separator.
+    assert entries["Epoch"].asked == ["why train for more than one pass, if the data is the same?", "how long should training run"]
+    assert entries["Epoch"].definition == "One full pass over the training data."
+    assert entries["Batch Size"].asked == ["how many examples per step?", "is bigger better, or not"]
+    assert entries["Attention"].asked == ["which words matter most?"]
+
+
+def test_example_questions_become_chunks_that_are_never_quoted():
+    from qa.chunk import chunk_entry
+    from qa.types import Entry, Source
+
+    entry = Entry(term="Epoch", definition="One pass. It repeats.", asked=["why more than one pass?"],
+                  glossary="g", source=Source(file="g.md", line=1))
+    kinds = [(c.kind, c.text, c.embed_text) for c in chunk_entry(entry)]
+    assert kinds[-1] == ("asked", "why more than one pass?", "why more than one pass?")  # embedded as a student wrote it
+    assert [k for k, _, _ in kinds] == ["sentence", "sentence", "entry", "asked"]
+
+
 @pytest.mark.parametrize(
     "name, text, line, words",
     [
@@ -135,6 +160,10 @@ def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
         ("latin1.csv", "Epoch,One pass.\nCaf\xe9,x\n".encode("latin-1"), 2, "not UTF-8"),
         ("bin.jsonl", b'{"term": "A", "definition": "x"}\n\x00\x01\x02', 2, "binary"),
         ("huge.csv", "Epoch," + "word " * 100_000 + "\n", 1, "the limit is 20,000"),
+        ("asked.md", "# G\n\n## Epoch\nAsked:\n\nOne pass.\n", 4, "needs a question"),
+        ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["' + "why " * 200 + '"]}\n', 1, "the limit is 500"),
+        ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["Why so?"]}\n{"term": "B", "definition": "y", "asked": ["why so"]}\n',
+         2, "example question 'why so' of 'B' is already one of 'A' (asked.jsonl:1)"),
     ],
 )
 def test_bad_glossary_lines_name_file_and_line(tmp_path, name, text, line, words):
