@@ -40,6 +40,8 @@ class Policy:
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
     asked_vouch: float = 0.60  # an entry with an example question this close (cosine) is as sure as a named one
+    asked_clear: float = 0.50  # ... and one this close counts as meaning for the lead rule (min_dense_clear)
+    asked_sure: float = 0.85  # an example question this close is the question: its entry answers
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
@@ -150,6 +152,7 @@ class Composer:
                 return self._define(question, reading, by_entry[named[0]])
 
         if subject is not None:
+            subject = self._head(subject, words, mentions)
             subject_words = [w for w in subject.split() if w]
             subject_tokens = tokens(subject)
             offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
@@ -181,6 +184,9 @@ class Composer:
 
         if not ranked:
             return self._refuse(question, reading, ranked)
+        same = max(ranked, key=lambda item: item.asked)
+        if same.asked >= policy.asked_sure and same is not ranked[0]:  # asked before, nearly word for word
+            ranked = [same] + [item for item in ranked if item is not same]
         top = ranked[0]
         if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
             return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
@@ -193,7 +199,8 @@ class Composer:
         # nearly this question, or whose definition holds nearly every word of it, is as sure as a
         # named one.
         vouched = top.name > 0 or top.means_for is not None or top.asked >= policy.asked_vouch or self._worded(words, top.entry)
-        clear = top.dense >= policy.min_dense_clear and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin)
+        clear = ((top.dense >= policy.min_dense_clear or top.asked >= policy.asked_clear)
+                 and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin))
         confident = top.dense >= policy.min_dense or clear or (vouched and top.dense >= policy.min_dense_named)
         chosen = False  # by the conversation: no "did you mean" then
         if (context_first or not confident) and context:
@@ -217,6 +224,23 @@ class Composer:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
         return self._quote(question, reading, vector, cited, unsure=unsure)
+
+    def _head(self, subject: str, words: list[str], mentions: list[Mention]) -> str:
+        """'droput in nueral nets' -> 'droput': a name followed by "in" or "for" and words the
+        glossary knows says where the thing is asked about, not what it is ("regularization in
+        quantum field theory" stays whole: those words are none of the glossary's)."""
+        subject_tokens = tokens(subject)
+        offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
+        if offset is None:
+            return subject
+        end = offset + len(subject_tokens)
+        for m in mentions:
+            if m.start == offset and m.end + 1 < end and words[m.end] in ("in", "for", "within", "inside"):
+                tail = range(m.end + 1, end)
+                named = {i for other in mentions for i in range(other.start, other.end)}
+                if all(i in named or not is_content_word(words[i]) or self.retriever.names.known_word(words[i]) for i in tail):
+                    return " ".join(words[m.start : m.end])
+        return subject
 
     def _worded(self, words: list[str], entry: int) -> bool:
         """Whether the question is told in the entry's own words: "how do i find the directions of

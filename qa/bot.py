@@ -264,8 +264,8 @@ class Bot:
 
     def _context(self, reading: "Reading", topic: int | None) -> set[int]:
         """Entries a question may be about because of the conversation: the topic and the entries
-        the glossary relates to it (its See also, definitions naming it). "which part tries to spot
-        the fakes?" after "what's a GAN?" names nothing and is too vague alone, but is about GAN;
+        the glossary relates to it (its See also, definitions naming it). "which part judges the
+        samples?" after "what's a GAN?" names nothing and is too vague alone, but is about GAN;
         "whats the nonlinear one people use for plots instead" after PCA is about t-SNE. None for
         a question read as a follow-up already, one naming an entry of its own, or one asking
         what a short thing is in words those entries do not use ("and what's a random forest?")."""

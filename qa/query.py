@@ -19,7 +19,8 @@ _DEFINE = re.compile(
     r"^" + _FILLERS +
     r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
     r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of|what about|how about)\s+"
-    r"(?:an? |the )?(?P<subject>.+?)(?:\s+(?:mean|means|stand for|do))?\s*[?.!]*$"
+    r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?!for\b|that\b|used\b|when\b|where\b|which\b))?"
+    r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for|do))?\s*[?.!]*$"
 )
 # "can someone explain what a hyperparameter is", "i don't get what dropout does"
 _DEFINE_EMBEDDED = re.compile(
@@ -96,7 +97,7 @@ def clean(raw: str | bytes | None) -> Question:
 
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
-    text = text.casefold().strip()
+    text = _QUALIFIER.sub("", text.casefold().strip())  # "what does X mean in machine learning?"
     match = _DEFINE_EMBEDDED.match(text) or _DEFINE.match(text)
     if not match:
         return None

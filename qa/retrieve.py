@@ -19,7 +19,8 @@ STOPWORDS = frozenset(
     """a an the of in on for to and or is are was were be been being what whats what's which who whom how why
     when where do does did can could should would will i me my we our you your it its it's this that these those
     they them their there here with without by from as at into about than then so if not no yes any some
-    explain define describe tell meaning mean means use used using get make difference between vs versus
+    explain explained explanation define defined definition definitions describe described description tell meaning
+    mean means use used using get make difference between vs versus
     please pls plz thanks thx""".split()
 )
 _TOKEN = re.compile(r"\w+", re.UNICODE)

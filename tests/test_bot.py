@@ -110,7 +110,7 @@ def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot)
 
 
 @pytest.mark.parametrize("history, question, first", [
-    (["what's a gan"], "which part tries to spot the fakes", "Generative Adversarial Network (GAN)"),
+    (["what's a gan"], "which part judges the samples", "Generative Adversarial Network (GAN)"),
     (["what is an autoencoder"], "which half squeezes the input", "Autoencoder"),
     (["what is overfitting"], "what does the complexity penalty do exactly", "Regularization"),  # its words are the topic's corner's
 ])
@@ -205,6 +205,10 @@ def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
     ("ngl what even is DRL", "Deep Reinforcement Learning"),  # filler words and "even" around "what is"
     ("what is an ANN in machine learning", "Neural Networks"),  # "in machine learning" says where, not what
     ("explain overfitting in simple terms", "Overfitting"),
+    ("backpropogation explained", "Backpropagation"),  # "explained", "definition" ask for the definition
+    ("bagging definition", "Bagging"),
+    ("what does the term 'batch norm' mean in deep learning", "Batch Normalization"),
+    ("what is dropuot in convolutional nets", "Dropout"),  # "in" + another name says where, not what
 ])
 def test_what_is_x_with_fillers_and_qualifiers_defines_x(bot, question, first):
     answer = bot.ask(question)
@@ -345,6 +349,14 @@ def test_an_example_question_teaches_a_phrasing_and_is_never_quoted(tmp_path, re
     assert taught.answered and terms(taught)[0] == "Batch Size"
     assert "gpu" not in taught.answer.casefold()  # quotes come from the definition only
     assert_quotes_are_exact_in(taught, TRAINING_TERMS.format(asked=""))
+
+
+def test_a_question_nearly_word_for_word_an_example_question_gets_its_entry(bot):
+    # The example "how do i find the best combo of learning rate, batch size and number of layers"
+    # of Hyperparameter Tuning; the question names Learning Rate, which Hyperparameter's
+    # definition lists, and without the example Hyperparameter would answer.
+    answer = bot.ask("how do i find the best combination of learning rate, batch size and number of layers?")
+    assert answer.answered and terms(answer)[0] == "Hyperparameter Tuning"
 
 
 def assert_quotes_are_exact_in(answer: Answer, text: str) -> None:
