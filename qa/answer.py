@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from .chunk import split_sentences
+from .query import points_back
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 from .types import Answer, Citation, Entry
 
@@ -14,7 +15,7 @@ from .types import Answer, Citation, Entry
 GENERIC = frozenset(
     "algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with"
     " exactly actually really again basically simply briefly quickly"
-    " example examples give show list more detail details common some other types kinds".split()
+    " example examples give show list more detail details common some other types kinds part bit".split()
 )
 
 
@@ -122,13 +123,15 @@ class Composer:
         context: frozenset[int] | set[int] = frozenset(),
         about: str | None = None,
         context_first: bool = False,
+        closing: str | None = None,
     ) -> Answer:
         """`context`: entries the conversation makes likely. When the question alone is too vague
         (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
         bears on the question as much as a named entry must (and, for a "what is X", uses X's
         words). `context_first`: one of the context entries answers whenever one bears on the
         question that much, however well others match ("and the opposite, with no labels?").
-        `about`: the first word of what a "how does X ..." question asks about."""
+        `about`: the first word of what a "how does X ..." question asks about. `closing`: the
+        subject of a definition request closing a longer question (see `_closing`)."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -151,6 +154,8 @@ class Composer:
             if sure(mentions[0]):
                 return self._define(question, reading, by_entry[named[0]])
 
+        if subject is None and closing is not None:
+            subject = self._closing(closing, words, mentions, ranked)
         if subject is not None:
             subject = self._head(subject, words, mentions)
             subject_words = [w for w in subject.split() if w]
@@ -224,6 +229,29 @@ class Composer:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
         return self._quote(question, reading, vector, cited, unsure=unsure)
+
+    def _closing(self, closing: str, words: list[str], mentions: list[Mention], ranked: list[EntryEvidence]) -> str | None:
+        """A definition request closing a longer question is one only about a name said in the
+        question: "prof keeps saying DRL, what's that" (the one entry named; or the one thing a
+        definition names in passing, "saw adam in a paper, what is it"), "config has LR=3e-4,
+        what does LR mean", "what is the BN part". Not "..., what's that called", nor a "what's
+        that" after a description another entry matches better than the name in it ("adding a
+        penalty term to the loss for model complexity - what's that?")."""
+        sure = [m for m in mentions if m.score >= self.policy.sure_name]
+        described = bool(ranked) and ranked[0].dense >= self.policy.min_dense and all(ranked[0].entry != m.entry for m in sure)
+        if points_back(closing):
+            if described:
+                return None
+            if len({m.entry for m in sure}) == 1:
+                return sure[0].text
+            passing = {w for w in words if w in self.retriever.names.proper_words}
+            return next(iter(passing)) if not sure and len(passing) == 1 else None
+        said = tokens(closing)
+        for m in sure:
+            name = m.text.split()
+            if said[: len(name)] == name and not content_words(said[len(name):]):
+                return closing
+        return None
 
     def _head(self, subject: str, words: list[str], mentions: list[Mention]) -> str:
         """'droput in nueral nets' -> 'droput': a name followed by "in" or "for" and words the

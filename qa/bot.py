@@ -19,7 +19,7 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asked_about, asks_for_means, asks_for_sibling, clean, continues, define_subject, has_compare_cue,
+    asked_about, asks_for_means, asks_for_sibling, clean, closing_subject, continues, define_subject, has_compare_cue,
     has_personal_pronoun, has_pronoun, is_elliptical, substitute,
 )
 from .retrieve import Retriever, Weights, tokens
@@ -300,7 +300,7 @@ class Bot:
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=define_subject(query), compare=has_compare_cue(query), context=context or set(),
-            about=asked_about(query), context_first=first,
+            about=asked_about(query), context_first=first, closing=closing_subject(query),
         )
 
 

@@ -95,15 +95,37 @@ def clean(raw: str | bytes | None) -> Question:
     return Question(text, note)
 
 
+_CLAUSE = re.compile(r"[,;:.!?]\s+|\s+[-–—]+\s+")
+_POINTERS = frozenset("that it this those these they them".split())
+
+
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
-    text = _QUALIFIER.sub("", text.casefold().strip())  # "what does X mean in machine learning?"
+    return _subject(_QUALIFIER.sub("", text.casefold().strip()))  # "what does X mean in machine learning?"
+
+
+def closing_subject(text: str) -> str | None:
+    """The subject of a definition request closing a longer question: 'config has LR=3e-4, what
+    does LR mean' -> 'lr'; 'prof keeps saying DRL, what's that' -> 'that' (see `points_back`).
+    Only a name said before it can make it one (answer.py): "..., what's that called" is no
+    definition request."""
+    text = _QUALIFIER.sub("", text.casefold().strip())
+    parts = _CLAUSE.split(text.rstrip(" ?.!"))
+    return _subject(parts[-1]) if len(parts) > 1 else None
+
+
+def _subject(text: str) -> str | None:
     match = _DEFINE_EMBEDDED.match(text) or _DEFINE.match(text)
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
     subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"")
     return subject or None
+
+
+def points_back(subject: str | None) -> bool:
+    """Whether a definition request's subject only points back at something named before it."""
+    return subject is not None and subject in _POINTERS
 
 
 def has_compare_cue(text: str) -> bool:

@@ -359,6 +359,18 @@ def test_a_question_nearly_word_for_word_an_example_question_gets_its_entry(bot)
     assert answer.answered and terms(answer)[0] == "Hyperparameter Tuning"
 
 
+@pytest.mark.parametrize("question, first, passing", [
+    ("my lecturer keeps writing BN on the slides, what's that", "Batch Normalization", False),
+    ("the paper's table lists LR=0.01, what does LR mean", "Learning Rate", False),
+    ("read about adam in a blog post, what is it", "Optimization Algorithm", True),  # named there in passing
+    ("turning raw columns into new useful inputs by hand, what's that called", "Feature Engineering", False),
+])
+def test_a_definition_request_closing_a_question_is_about_the_name_said_before_it(bot, question, first, passing):
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer)[0] == first
+    assert ("has no entry of its own" in answer.answer) == passing
+
+
 def assert_quotes_are_exact_in(answer: Answer, text: str) -> None:
     for citation in answer.citations:
         assert citation.quotes
