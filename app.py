@@ -121,7 +121,8 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
             )
         if staff_tab:
             with gr.Tab("Staff"):
-                gr.Markdown("Unanswered and down-voted questions, most frequent first: candidates for new entries or aliases.")
+                gr.Markdown("Unanswered and down-voted questions, most frequent first: candidates for new entries, aliases, "
+                            "or example questions (an `Asked:` line below the heading of the entry that answers one; see the README).")
                 review = gr.Dataframe(value=review_rows, headers=["Count", "Kind", "Question", "Last asked"],
                                       interactive=False, wrap=True, elem_id="review-table")
                 gr.Button("Refresh").click(review_rows, None, review, api_visibility="private")

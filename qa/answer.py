@@ -103,7 +103,7 @@ class Composer:
             term=entry.term,
             glossary=entry.glossary,
             source=str(entry.source),
-            score=round(max(0.0, float(item.score) / self.retriever.weights.scale), 4),
+            score=round(max(0.0, float(item.score) / self.retriever.scale), 4),
             quotes=quotes,
             definition=entry.definition,
         )
@@ -148,8 +148,8 @@ class Composer:
             """An exact or near-exact name needs no further evidence; a looser typo needs meaning too."""
             return mention.score >= policy.sure_name or by_entry[mention.entry].dense >= policy.min_dense_named
 
-        asked = set(content_words(words))
-        if len(named) == 1 and asked and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in asked):
+        wanted = set(content_words(words))
+        if len(named) == 1 and wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
             if sure(mentions[0]):
                 return self._define(question, reading, by_entry[named[0]])
@@ -190,7 +190,8 @@ class Composer:
         if not ranked:
             return self._refuse(question, reading, ranked)
         same = max(ranked, key=lambda item: item.asked)
-        if same.asked >= policy.asked_sure and same is not ranked[0]:  # asked before, nearly word for word
+        asked_before = same.asked >= policy.asked_sure  # nearly word for word: its entry answers, no "did you mean"
+        if asked_before and same is not ranked[0]:
             ranked = [same] + [item for item in ranked if item is not same]
         top = ranked[0]
         if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
@@ -206,8 +207,8 @@ class Composer:
         vouched = top.name > 0 or top.means_for is not None or top.asked >= policy.asked_vouch or self._worded(words, top.entry)
         clear = ((top.dense >= policy.min_dense_clear or top.asked >= policy.asked_clear)
                  and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin))
-        confident = top.dense >= policy.min_dense or clear or (vouched and top.dense >= policy.min_dense_named)
-        chosen = False  # by the conversation: no "did you mean" then
+        confident = top.dense >= policy.min_dense or clear or asked_before or (vouched and top.dense >= policy.min_dense_named)
+        chosen = asked_before  # by an example question or the conversation: no "did you mean" then
         if (context_first or not confident) and context:
             inside = next((item for item in ranked if item.entry in context), None)
             if inside is not None and inside.dense >= policy.min_dense_named:
@@ -254,9 +255,10 @@ class Composer:
         return None
 
     def _head(self, subject: str, words: list[str], mentions: list[Mention]) -> str:
-        """'droput in nueral nets' -> 'droput': a name followed by "in" or "for" and words the
-        glossary knows says where the thing is asked about, not what it is ("regularization in
-        quantum field theory" stays whole: those words are none of the glossary's)."""
+        """'droput in nueral nets' -> 'droput': a name followed by "in", "for", "within" or
+        "inside" and words the glossary uses (or typos of them) says where the thing is asked
+        about, not what it is ("regularization in quantum field theory" stays whole: "quantum"
+        and "field" are none of the glossary's)."""
         subject_tokens = tokens(subject)
         offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
         if offset is None:

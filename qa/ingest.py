@@ -141,6 +141,7 @@ def _split_list(value: str, separators: str = ",") -> list[str]:
 
 # --- the curated Markdown format -------------------------------------------------------------
 
+_ASKED_LATE = re.compile(r"(?i)asked\s*:")
 _META_KEYS = {"aliases": "aliases", "alias": "aliases", "see also": "see_also", "source": "origin", "asked": "asked"}
 
 
@@ -197,6 +198,8 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
             if field_name == "asked":  # one example question a line; commas are part of it
                 if not value.strip():
                     raise CorpusError(name, number, "an 'Asked:' line needs a question")
+                if len(value.strip()) > MAX_ASKED_CHARS:
+                    raise CorpusError(name, number, f"example question is {len(value.strip()):,} characters; the limit is {MAX_ASKED_CHARS:,}")
                 current.setdefault("asked", []).append(value.strip())
                 continue
             if field_name:
@@ -205,6 +208,8 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
             if not stripped:
                 continue
             current["in_meta"] = False
+        elif _ASKED_LATE.match(stripped):  # it would be quoted as part of the definition
+            raise CorpusError(name, number, "an 'Asked:' line goes right under the '## ' heading (with Aliases and See also), before the definition")
         current["body"].append(line)
     finish()
     return entries
@@ -317,8 +322,13 @@ def check_entries(entries: list[Entry]) -> None:
                 raise CorpusError(entry.source.file, entry.source.line, f"see-also {link!r} of {entry.term!r} is not a term in the corpus")
     asked: dict[str, Entry] = {}
     for entry in entries:
+        seen: set[str] = set()
         for question in entry.asked:
-            owner = asked.setdefault(normalize_name(question), entry)
+            key = normalize_name(question)
+            if key in seen:
+                raise CorpusError(entry.source.file, entry.source.line, f"example question {question!r} of {entry.term!r} is given twice")
+            seen.add(key)
+            owner = asked.setdefault(key, entry)
             if owner is not entry:
                 raise CorpusError(entry.source.file, entry.source.line,
                                   f"example question {question!r} of {entry.term!r} is already one of {owner.term!r} ({owner.source})")

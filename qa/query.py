@@ -19,7 +19,7 @@ _DEFINE = re.compile(
     r"^" + _FILLERS +
     r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
     r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of|what about|how about)\s+"
-    r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?!for\b|that\b|used\b|when\b|where\b|which\b))?"
+    r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
     r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for|do))?\s*[?.!]*$"
 )
 # "can someone explain what a hyperparameter is", "i don't get what dropout does"
@@ -109,9 +109,8 @@ def closing_subject(text: str) -> str | None:
     does LR mean' -> 'lr'; 'prof keeps saying DRL, what's that' -> 'that' (see `points_back`).
     Only a name said before it can make it one (answer.py): "..., what's that called" is no
     definition request."""
-    text = _QUALIFIER.sub("", text.casefold().strip())
-    parts = _CLAUSE.split(text.rstrip(" ?.!"))
-    return _subject(parts[-1]) if len(parts) > 1 else None
+    parts = _CLAUSE.split(text.casefold().strip().rstrip(" ?.!"))
+    return _subject(_QUALIFIER.sub("", parts[-1])) if len(parts) > 1 else None
 
 
 def _subject(text: str) -> str | None:
@@ -119,7 +118,7 @@ def _subject(text: str) -> str | None:
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
-    subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"")
+    subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"‘’“”")
     return subject or None
 
 

@@ -242,10 +242,10 @@ class Weights:
     asked: float = 1.5
     asked_floor: float = 0.3
 
-    @property
-    def scale(self) -> float:
-        """The most a score can reach: dividing by it shows scores on a 0-1 scale."""
-        return 1.0 + self.whole + self.top2 + self.lexical + self.asked * (1.0 - self.asked_floor)
+    def scale(self, asked: bool = True) -> float:
+        """The most a score can reach (with example questions, or without any in the corpus):
+        dividing by it shows scores on a 0-1 scale."""
+        return 1.0 + self.whole + self.top2 + self.lexical + (self.asked * (1.0 - self.asked_floor) if asked else 0.0)
     dense_k: int = 64
 
 
@@ -270,6 +270,7 @@ class Retriever:
             else:
                 whole[int(entry_position)] = chunk_position
         self.whole_chunk = whole
+        self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
         self.linked = self._linked()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from qa.bot import Bot
 from qa.types import Answer
 
-from conftest import ROOT
+from conftest import ROOT, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -333,12 +334,8 @@ Ending training when the error on held-out validation data stops improving, befo
 
 
 def test_an_example_question_teaches_a_phrasing_and_is_never_quoted(tmp_path, real_embedder):
-    from qa.bot import Bot
-
-    from conftest import make_settings
-
     def ask(asked: str, question: str) -> Answer:
-        root = tmp_path / str(len(asked))
+        root = tmp_path / f"corpus-{len(list(tmp_path.iterdir()))}"
         (root / "corpus").mkdir(parents=True)
         (root / "corpus" / "training.md").write_text(TRAINING_TERMS.format(asked=asked), encoding="utf-8")
         return Bot.load(make_settings(root), embedder=real_embedder).ask(question)
@@ -357,11 +354,13 @@ def test_a_question_nearly_word_for_word_an_example_question_gets_its_entry(bot)
     # definition lists, and without the example Hyperparameter would answer.
     answer = bot.ask("how do i find the best combination of learning rate, batch size and number of layers?")
     assert answer.answered and terms(answer)[0] == "Hyperparameter Tuning"
+    assert "Did you mean" not in answer.answer
 
 
 @pytest.mark.parametrize("question, first, passing", [
     ("my lecturer keeps writing BN on the slides, what's that", "Batch Normalization", False),
     ("the paper's table lists LR=0.01, what does LR mean", "Learning Rate", False),
+    ("i am new to ml in this course, what does LR mean", "Learning Rate", False),  # a qualifier in an earlier clause
     ("read about adam in a blog post, what is it", "Optimization Algorithm", True),  # named there in passing
     ("turning raw columns into new useful inputs by hand, what's that called", "Feature Engineering", False),
 ])

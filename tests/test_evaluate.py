@@ -51,7 +51,7 @@ def test_dev_set_meets_the_issue_bar(dev_report):
 # Sets written blind (README, "Answer quality"): no bar of their own, but a change that loses
 # more than two of their questions on any figure is a regression in what unseen questions get.
 HELD_OUT = {  # figures when these floors were set
-    "holdout": {"hit@1": 0.952, "mrr": 0.972, "oos_refused": 0.885, "in_scope_refused": 0.008},
+    "holdout": {"hit@1": 0.952, "mrr": 0.972, "oos_refused": 0.923, "in_scope_refused": 0.008},  # oos 0.885 now: one given up
     "holdout2": {"hit@1": 0.933, "mrr": 0.973, "oos_refused": 0.971, "in_scope_refused": 0.044},
     "holdout3": {"hit@1": 0.963, "mrr": 0.981, "oos_refused": 0.857, "in_scope_refused": 0.015},
     "holdout4": {"hit@1": 0.956, "mrr": 0.969, "oos_refused": 0.857, "in_scope_refused": 0.037},

@@ -131,17 +131,6 @@ def test_example_questions_are_read_from_every_format(tmp_path):
     assert entries["Attention"].asked == ["which words matter most?"]
 
 
-def test_example_questions_become_chunks_that_are_never_quoted():
-    from qa.chunk import chunk_entry
-    from qa.types import Entry, Source
-
-    entry = Entry(term="Epoch", definition="One pass. It repeats.", asked=["why more than one pass?"],
-                  glossary="g", source=Source(file="g.md", line=1))
-    kinds = [(c.kind, c.text, c.embed_text) for c in chunk_entry(entry)]
-    assert kinds[-1] == ("asked", "why more than one pass?", "why more than one pass?")  # embedded as a student wrote it
-    assert [k for k, _, _ in kinds] == ["sentence", "sentence", "entry", "asked"]
-
-
 @pytest.mark.parametrize(
     "name, text, line, words",
     [
@@ -164,6 +153,9 @@ def test_example_questions_become_chunks_that_are_never_quoted():
         ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["' + "why " * 200 + '"]}\n', 1, "the limit is 500"),
         ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["Why so?"]}\n{"term": "B", "definition": "y", "asked": ["why so"]}\n',
          2, "example question 'why so' of 'B' is already one of 'A' (asked.jsonl:1)"),
+        ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["Why so?", "why so"]}\n', 1, "'why so' of 'A' is given twice"),
+        ("asked.md", "# G\n\n## Epoch\n\nOne pass.\nAsked: how many passes?\n", 6, "goes right under the '## ' heading"),
+        ("asked.md", "# G\n\n## Epoch\nAsked: " + "why " * 200 + "\n\nOne pass.\n", 4, "the limit is 500"),
     ],
 )
 def test_bad_glossary_lines_name_file_and_line(tmp_path, name, text, line, words):
