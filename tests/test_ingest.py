@@ -98,11 +98,14 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
 
 def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
     corpus = tmp_path / "corpus"
-    write(corpus, "a.csv", "term,definition,aliases\nEpoch,One full pass over the training data.,epochs;pass\n"
-                           '"Batch Size","The number of examples, per step, used to compute a gradient.",\n')
+    write(corpus, "a.csv", "term,definition,aliases,asked\nEpoch,One full pass over the training data.,epochs;pass,"
+                           '"why train for more than one pass, if the data is the same? | how long should training run"\n'
+                           '"Batch Size","The number of examples, per step, used to compute a gradient.",,\n')
     write(corpus, "b.tsv", "Tokenizer\tSplits text into tokens.\ttokeniser, tokenizers\n")
-    write(corpus, "c.jsonl", '{"term": "Attention", "definition": "Weights inputs by relevance.", "aliases": ["self-attention"]}\n\n')
-    write(corpus, "d.md", "# Course terms\n\n## Beam Search\nAliases: beam decoding\n\nKeeps the k best partial [[sequences at each step.]]\n")
+    write(corpus, "c.jsonl", '{"term": "Attention", "definition": "Weights inputs by relevance.", "aliases": ["self-attention"], '
+                             '"asked": ["which words matter most?"]}\n\n')
+    write(corpus, "d.md", "# Course terms\n\n## Beam Search\nAliases: beam decoding\nAsked: why not keep only the best word, each step?\n"
+                          "Asked: how do decoders avoid greedy mistakes\n\nKeeps the k best partial [[sequences at each step.]]\n")
     write(corpus, "README.md", "# Not a glossary\n")
     write(corpus, "notes.txt", "ignored")
     entries = {e.term: e for e in load_corpus(corpus).entries}
@@ -115,20 +118,11 @@ def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
     assert (beam.glossary, beam.source.file, beam.source.line) == ("Course terms", "d.md", 3)
     assert beam.definition == "Keeps the k best partial sequences at each step."
     assert beam.completed == ["sequences at each step."]
-
-
-def test_example_questions_are_read_from_every_format(tmp_path):
-    corpus = tmp_path / "corpus"
-    write(corpus, "d.md", "# G\n\n## Epoch\nAliases: epochs\nAsked: why train for more than one pass, if the data is the same?\n"
-                          "Asked: how long should training run\n\nOne full pass over the training data.\n")
-    write(corpus, "a.csv", 'term,definition,asked\nBatch Size,Examples per step.,"how many examples per step? | is bigger better, or not"\n')
-    write(corpus, "c.jsonl", '{"term": "Attention", "definition": "Weights inputs by relevance.", "asked": ["which words matter most?"]}\n')
-    entries = {e.term: e for e in load_corpus(corpus).entries}
-    # One question a line: a comma is part of the question, not a separator.
+    # Example questions: one a Markdown line (a comma is part of it), `|` between them in a table.
+    assert beam.asked == ["why not keep only the best word, each step?", "how do decoders avoid greedy mistakes"]
     assert entries["Epoch"].asked == ["why train for more than one pass, if the data is the same?", "how long should training run"]
-    assert entries["Epoch"].definition == "One full pass over the training data."
-    assert entries["Batch Size"].asked == ["how many examples per step?", "is bigger better, or not"]
     assert entries["Attention"].asked == ["which words matter most?"]
+    assert entries["Batch Size"].asked == entries["Tokenizer"].asked == []
 
 
 @pytest.mark.parametrize(
