@@ -46,10 +46,11 @@ def log_feedback(feedback: FeedbackLog, records: list[tuple]) -> None:
         log.exception("cannot write the feedback log %s", feedback.path)
 
 
-def log_refusals(feedback: FeedbackLog, answers: list[Answer]) -> None:
-    """Questions the glossary could not answer, from the chat and the APIs alike."""
-    log_feedback(feedback, [("refused", a.question, a.answer, [c.term for c in a.citations])
-                            for a in answers if not a.answered and a.error is None])
+def log_gaps(feedback: FeedbackLog, answers: list[Answer]) -> None:
+    """Questions the glossary could not answer, or answered only from a passing mention of what
+    was asked about ("what is XGBoost?"), from the chat and the APIs alike."""
+    log_feedback(feedback, [("refused" if not a.answered else "no entry", a.question, a.answer, [c.term for c in a.citations])
+                            for a in answers if a.error is None and (not a.answered or a.no_entry is not None)])
 
 
 def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blocks:
@@ -63,7 +64,7 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
         except Exception:  # never a traceback in the chat
             log.exception("ask failed")
             return [gr.ChatMessage(role="assistant", content="Sorry, something went wrong answering that. Please try again.")]
-        log_refusals(feedback, [answer])
+        log_gaps(feedback, [answer])
         options = [{"value": f"what is {term}?", "label": term} for term in answer.suggestions[:3]]
         messages = [gr.ChatMessage(role="assistant", content=answer.answer, options=None if answer.citations else options)]
         if answer.citations:
@@ -88,7 +89,7 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
         Concurrent callers' questions are batched (one model call for all of them)."""
         histories = [h if isinstance(h, list) else None for h in (history or [None] * len(question))]
         answers = answer_all(bot, question, histories)
-        log_refusals(feedback, answers)
+        log_gaps(feedback, answers)
         return ([a.model_dump() for a in answers],)
 
     def glossary_rows() -> list[list[str]]:
@@ -121,7 +122,7 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
             )
         if staff_tab:
             with gr.Tab("Staff"):
-                gr.Markdown("Unanswered and down-voted questions, most frequent first: candidates for new entries, aliases, "
+                gr.Markdown("Unanswered, no-entry and down-voted questions, most frequent first: candidates for new entries, aliases, "
                             "or example questions (an `Asked:` line below the heading of the entry that answers one; see the README).")
                 review = gr.Dataframe(value=review_rows, headers=["Count", "Kind", "Question", "Last asked"],
                                       interactive=False, wrap=True, elem_id="review-table")
@@ -147,7 +148,7 @@ def api_routes(bot: Bot, feedback: FeedbackLog) -> list[APIRoute]:
     """POST /api/ask: one JSON request, one JSON answer (the object of `qa ask --json`), with
     concurrent callers' questions encoded together. Lighter than gradio's two-step queue API.
     A bad request gets a short message naming the problem, never an echo of what was sent."""
-    batcher = Batcher(bot, max_size=32, on_answers=lambda answers: log_refusals(feedback, answers))  # in its worker thread
+    batcher = Batcher(bot, max_size=32, on_answers=lambda answers: log_gaps(feedback, answers))  # in its worker thread
 
     async def ask(request: Request) -> Response:
         body = bytearray()

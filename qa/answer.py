@@ -365,7 +365,7 @@ class Composer:
         return Answer(
             question=question, answered=answered, answer="".join(lines).rstrip() + _footnote(entries, quotes),
             citations=[self.citation(item, qs) for item, qs in zip(items, quotes)], reading=reading,
-            suggestions=[] if answered else [e.term for e in entries],
+            suggestions=[] if answered else [e.term for e in entries], no_entry=subject,
         )
 
     def _refuse(self, question, reading, ranked) -> Answer:

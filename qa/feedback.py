@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from .ingest import normalize_name
 
-Kind = Literal["refused", "down", "up"]
+Kind = Literal["refused", "no entry", "down", "up"]  # "no entry": answered only from a passing mention
 
 
 class FeedbackRecord(BaseModel):
@@ -32,7 +32,7 @@ class FeedbackRecord(BaseModel):
 @dataclass
 class ReviewRow:
     question: str
-    kind: str  # "refused", "down", or "refused+down"
+    kind: str  # "refused", "no entry", "down", or several joined by "+"
     count: int
     last: str
 
@@ -100,7 +100,7 @@ class FeedbackLog:
         return out
 
     def review(self) -> list[ReviewRow]:
-        """Unanswered and down-voted questions, most frequent first: what staff should add."""
+        """Unanswered, no-entry and down-voted questions, most frequent first: what staff should add."""
         counts: Counter[str] = Counter()
         kinds: dict[str, set[str]] = {}
         shown: dict[str, str] = {}

@@ -217,12 +217,15 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
 
 # --- CSV / TSV -------------------------------------------------------------------------------
 
+_COLUMNS = ("term", "definition", "aliases", "see_also", "asked")
+
+
 def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
     glossary = Path(name).stem
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))  # our own limit gives the message
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     entries: list[Entry] = []
-    columns = ["term", "definition", "aliases", "see_also", "asked"]
+    columns = list(_COLUMNS)
     start = 1
     try:
         for row in reader:
@@ -230,17 +233,23 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
             start = reader.line_num + 1
             if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
                 continue
-            if not entries and [c.strip().lower().replace(" ", "_") for c in row][:2] == ["term", "definition"]:
-                columns = [c.strip().lower().replace(" ", "_") for c in row]
-                unknown = set(columns) - {"term", "definition", "aliases", "see_also", "asked"}
-                if unknown:
-                    raise CorpusError(name, line, f"unknown column(s) {sorted(unknown)}; expected term, definition, aliases, see_also, asked")
+            header = [c.strip().lower().replace(" ", "_") for c in row]
+            if not entries and header[0] == "term":  # a header row, however its other names are spelt
+                unknown = [c for c in header if c not in _COLUMNS]
+                if unknown or "definition" not in header or len(set(header)) < len(header):
+                    problem = f"unknown column(s) {unknown}" if unknown else "no 'definition' column" if "definition" not in header else "a column named twice"
+                    raise CorpusError(name, line, f"{problem} in the header; expected term, definition, aliases, see_also, asked")
+                columns = header
                 continue
             if len(row) < 2 or len(row) > len(columns):
                 optional = f"[, {', '.join(columns[2:])}]" if columns[2:] else ""
                 raise CorpusError(name, line, f"expected {', '.join(columns[:2])}{optional} separated by {delimiter!r}; found {len(row)} column(s)")
             values = dict(zip(columns, (cell.strip() for cell in row)))
             separators = ";|" + ("," if delimiter == "\t" else "")
+            for alias in _split_list(values.get("aliases", ""), separators):
+                if alias.endswith(".") and len(alias.split()) >= 3:  # "Router,Forwards packets, using tables.,,"
+                    raise CorpusError(name, line, f"alias {alias!r} reads like the end of a sentence: if the definition holds "
+                                                  f"{'a comma' if delimiter == ',' else 'the separator'}, put it in double quotes")
             entries.append(
                 _entry(
                     name,

@@ -102,6 +102,7 @@ class Answer(BaseModel):
     reading: str | None = None  # how a follow-up was read ("what problem does LSTM solve?")
     suggestions: list[str] = Field(default_factory=list)  # nearest terms when refused / unsure
     error: str | None = None  # set when the question itself was unusable
+    no_entry: str | None = None  # what was asked about when it has no entry, only a mention in a definition ("xgboost")
 
 
 class IndexManifest(BaseModel):

@@ -5,6 +5,7 @@ import json
 import shutil
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -114,10 +115,16 @@ def test_questions_refused_through_either_api_reach_the_staff_log(app):
     post_api(app.url, {"question": "how do I knit a scarf for my grandmother?"})
     Client(app.url, verbose=False).predict("which wine goes with salmon?", None, api_name="/ask")
     post_api(app.url, {"question": "what fixes overfitting?"})  # answered: not logged
+    post_api(app.url, {"question": "what is xgboost?"})  # answered from a passing mention: a gap all the same
+    post_api(app.url, {"question": "how do I tune a violin?"})  # logged after the batch before it is
+    deadline = time.monotonic() + 30  # written once the callers have their answers
+    while "how do I tune a violin?" not in app.feedback_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
     logged = [json.loads(line) for line in app.feedback_log.read_text().splitlines()]
     questions = {r["question"] for r in logged if r["kind"] == "refused"}
     assert {"how do I knit a scarf for my grandmother?", "which wine goes with salmon?"} <= questions
     assert "what fixes overfitting?" not in {r["question"] for r in logged}
+    assert [r["question"] for r in logged if r["kind"] == "no entry"] == ["what is xgboost?"]
 
 
 def test_json_api_needs_no_content_type(app):

@@ -148,6 +148,8 @@ def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
         ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["Why so?"]}\n{"term": "B", "definition": "y", "asked": ["why so"]}\n',
          2, "example question 'why so' of 'B' is already one of 'A' (asked.jsonl:1)"),
         ("asked.jsonl", '{"term": "A", "definition": "x", "asked": ["Why so?", "why so"]}\n', 1, "'why so' of 'A' is given twice"),
+        ("typo.csv", "term,defintion\nEpoch,One pass.\n", 1, "unknown column(s) ['defintion'] in the header"),
+        ("comma.csv", "Router,Forwards packets between networks, using routing tables.,,\n", 1, "put it in double quotes"),
         ("asked.md", "# G\n\n## Epoch\n\nOne pass.\nAsked: how many passes?\n", 6, "goes right under the '## ' heading"),
         ("asked.md", "# G\n\n## Epoch\nAsked: " + "why " * 200 + "\n\nOne pass.\n", 4, "the limit is 500"),
     ],
