@@ -81,8 +81,10 @@ class Composer:
 
     # --- quoting -----------------------------------------------------------------------------
 
-    def best_sentences(self, item: EntryEvidence, vector) -> list[str]:
-        """The entry's sentences that best answer the question, in the order the entry has them."""
+    def best_sentences(self, item: EntryEvidence, vector, means: bool = False) -> list[str]:
+        """The entry's sentences that best answer the question, in the order the entry has them.
+        For a question asking what to do (`means`), also its best sentence naming other entries:
+        "Overfitting can be mitigated by using regularization techniques, cross-validation, ..."."""
         entry = self.retriever.entries[item.entry]
         if not item.chunk_scores:  # ranked items have them; one made elsewhere may not
             self.retriever.entry_similarity(item.entry, vector, item)
@@ -92,10 +94,15 @@ class Composer:
             return [entry.definition]
         best = scored[0][0]
         keep = {text for score, text in scored[: self.policy.max_quotes] if score >= best - self.policy.quote_margin}
+        if means:
+            keep |= {text for _, text in [(sc, t) for sc, t in scored if t not in keep and self._names_others(t, item.entry)][:1]}
         sentences = split_sentences(entry.definition)
         # A sentence opening with "It"/"This"/"They" needs the one before it to say what that is.
         keep |= {sentences[i - 1] for i, s in enumerate(sentences) if i and s in keep and _ANAPHOR.match(s)}
         return [s for s in sentences if s in keep]
+
+    def _names_others(self, sentence: str, entry: int) -> bool:
+        return any(m.entry != entry for m in self.retriever.names.mentions(tokens(sentence), fuzzy=False))
 
     def citation(self, item: EntryEvidence, quotes: list[str]) -> Citation:
         entry = self.retriever.entries[item.entry]
@@ -124,6 +131,7 @@ class Composer:
         about: str | None = None,
         context_first: bool = False,
         closing: str | None = None,
+        means: bool = False,
     ) -> Answer:
         """`context`: entries the conversation makes likely. When the question alone is too vague
         (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
@@ -131,7 +139,8 @@ class Composer:
         words). `context_first`: one of the context entries answers whenever one bears on the
         question that much, however well others match ("and the opposite, with no labels?").
         `about`: the first word of what a "how does X ..." question asks about. `closing`: the
-        subject of a definition request closing a longer question (see `_closing`)."""
+        subject of a definition request closing a longer question (see `_closing`). `means`: the
+        question asks what to do; the answer quotes how the glossary says it is done."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -229,7 +238,7 @@ class Composer:
         if unsure and len(cited) < 2:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
-        return self._quote(question, reading, vector, cited, unsure=unsure)
+        return self._quote(question, reading, vector, cited, unsure=unsure, means=means)
 
     def _closing(self, closing: str, words: list[str], mentions: list[Mention], ranked: list[EntryEvidence]) -> str | None:
         """A definition request closing a longer question is one only about a name said in the
@@ -297,9 +306,9 @@ class Composer:
     def _header(self, reading: str | None) -> str:
         return f"*Reading this as: {_escape(reading)}*\n\n" if reading else ""
 
-    def _quote(self, question, reading, vector, items, unsure: bool) -> Answer:
+    def _quote(self, question, reading, vector, items, unsure: bool, means: bool = False) -> Answer:
         entries = [self.retriever.entries[item.entry] for item in items]
-        quotes = [self.best_sentences(item, vector) for item in items]
+        quotes = [self.best_sentences(item, vector, means=means and n == 0) for n, item in enumerate(items)]
         lines = [self._header(reading)]
         if unsure:
             lines.append(f"Did you mean **{_escape(entries[0].term)}** or **{_escape(entries[1].term)}**? Both may answer this.\n\n")

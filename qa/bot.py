@@ -296,11 +296,12 @@ class Bot:
 
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
-        ranked = self.retriever.rank(query, vector, reading.mentions, means=asks_for_means(query))
+        means = asks_for_means(query)
+        ranked = self.retriever.rank(query, vector, reading.mentions, means=means)
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=define_subject(query), compare=has_compare_cue(query), context=context or set(),
-            about=asked_about(query), context_first=first, closing=closing_subject(query),
+            about=asked_about(query), context_first=first, closing=closing_subject(query), means=means,
         )
 
 

@@ -37,10 +37,11 @@ _QUALIFIER = re.compile(
 )
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better than|or)\b")  # "diff", "differnce"
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
-# instead?", "what controls its step size?"): an entry it names is what is worked on, not the answer.
+# instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
+# worked on, not the answer.
 _TASK = re.compile(
     r"\b(?:how (?:do|can|should|could|would) (?:i|we)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
-    r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)"
+    r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)|what (?:do|should|can|could) (?:i|we) do"
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _SIBLING = re.compile(

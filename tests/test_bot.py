@@ -372,6 +372,14 @@ def test_a_definition_request_closing_a_question_is_about_the_name_said_before_i
     assert ("has no entry of its own" in answer.answer) == passing
 
 
+def test_asked_what_to_do_the_answer_quotes_how_the_glossary_says_it_is_done(bot):
+    answer = bot.ask("my model scores 99% on the training data but only 60% on the test set, what should I do?")
+    assert answer.answered and terms(answer)[0] == "Overfitting"
+    assert "Overfitting can be mitigated by using regularization techniques, cross-validation, and early stopping." in answer.citations[0].quotes
+    plain = bot.ask("my model scores 99% on the training data but only 60% on the test set, why?")
+    assert "Overfitting can be mitigated by using regularization techniques, cross-validation, and early stopping." not in plain.citations[0].quotes
+
+
 def assert_quotes_are_exact_in(answer: Answer, text: str) -> None:
     for citation in answer.citations:
         assert citation.quotes
