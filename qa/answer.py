@@ -94,8 +94,9 @@ class Composer:
             return [entry.definition]
         best = scored[0][0]
         keep = {text for score, text in scored[: self.policy.max_quotes] if score >= best - self.policy.quote_margin}
-        if means:
-            keep |= {text for _, text in [(sc, t) for sc, t in scored if t not in keep and self._names_others(t, item.entry)][:1]}
+        if means:  # the best-scoring sentence naming another entry
+            remedy = next((text for _, text in scored if text not in keep and self._names_others(text, item.entry)), None)
+            keep |= {remedy} if remedy else set()
         sentences = split_sentences(entry.definition)
         # A sentence opening with "It"/"This"/"They" needs the one before it to say what that is.
         keep |= {sentences[i - 1] for i, s in enumerate(sentences) if i and s in keep and _ANAPHOR.match(s)}
