@@ -22,6 +22,11 @@ GENERIC = frozenset(
 _ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|Such)\b")
 
 
+def _offset(words: list[str], part: list[str]) -> int | None:
+    """Where the words of `part` first stand together in `words`."""
+    return next((i for i in range(len(words)) if words[i : i + len(part)] == part), None)
+
+
 def is_content_word(word: str) -> bool:
     """A word that says what is asked: no stopword, no generic word."""
     return word not in STOPWORDS and word not in GENERIC
@@ -96,7 +101,8 @@ class Composer:
         keep = {text for score, text in scored[: self.policy.max_quotes] if score >= best - self.policy.quote_margin}
         if means:  # the best-scoring sentence naming another entry
             remedy = next((text for _, text in scored if text not in keep and self._names_others(text, item.entry)), None)
-            keep |= {remedy} if remedy else set()
+            if remedy:
+                keep.add(remedy)
         sentences = split_sentences(entry.definition)
         # A sentence opening with "It"/"This"/"They" needs the one before it to say what that is.
         keep |= {sentences[i - 1] for i, s in enumerate(sentences) if i and s in keep and _ANAPHOR.match(s)}
@@ -170,7 +176,7 @@ class Composer:
             subject = self._head(subject, words, mentions)
             subject_words = [w for w in subject.split() if w]
             subject_tokens = tokens(subject)
-            offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
+            offset = _offset(words, subject_tokens)
             in_subject = [m for m in mentions if offset is None or m.start < offset + len(subject_tokens) and m.end > offset]
             covering = [m for m in in_subject if m.end - m.start >= max(1, len(subject_words) - 2)]
             # Words of the subject outside the name make it another thing ("graph neural network"),
@@ -249,8 +255,8 @@ class Composer:
         that" after a description another entry matches better than the name in it ("adding a
         penalty term to the loss for model complexity - what's that?")."""
         sure = [m for m in mentions if m.score >= self.policy.sure_name]
-        described = bool(ranked) and ranked[0].dense >= self.policy.min_dense and all(ranked[0].entry != m.entry for m in sure)
         if points_back(closing):
+            described = bool(ranked) and ranked[0].dense >= self.policy.min_dense and all(ranked[0].entry != m.entry for m in sure)
             if described:
                 return None
             if len({m.entry for m in sure}) == 1:
@@ -270,7 +276,7 @@ class Composer:
         about, not what it is ("regularization in quantum field theory" stays whole: "quantum"
         and "field" are none of the glossary's)."""
         subject_tokens = tokens(subject)
-        offset = next((i for i in range(len(words)) if words[i : i + len(subject_tokens)] == subject_tokens), None)
+        offset = _offset(words, subject_tokens)
         if offset is None:
             return subject
         end = offset + len(subject_tokens)

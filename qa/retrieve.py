@@ -260,7 +260,7 @@ class Retriever:
         self.entry_chunks: dict[int, list[int]] = {}  # every chunk of the entry
         self.sentence_chunks: dict[int, list[int]] = {}
         self.asked_chunks: dict[int, list[int]] = {}  # its example questions
-        whole: dict[int, int] = {}
+        self.whole_chunk: dict[int, int] = {}  # its whole-entry chunk
         for chunk_position, (chunk, entry_position) in enumerate(zip(index.chunks, self.chunk_entry)):
             self.entry_chunks.setdefault(int(entry_position), []).append(chunk_position)
             if chunk.kind == "sentence":
@@ -268,13 +268,12 @@ class Retriever:
             elif chunk.kind == "asked":
                 self.asked_chunks.setdefault(int(entry_position), []).append(chunk_position)
             else:
-                whole[int(entry_position)] = chunk_position
-        self.whole_chunk = whole
+                self.whole_chunk[int(entry_position)] = chunk_position
         self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
         self.linked = self._linked()
-        self.hubness = self._hubness(whole)
+        self.hubness = self._hubness(self.whole_chunk)
         documents = [" ".join([e.term, *e.aliases, e.definition]) for e in entries]
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
