@@ -18,9 +18,20 @@ _FILLERS = r"(?:(?:so|ok|okay|and|but|then|hey|hi|yo|um|uh|hmm|wait|ngl|lol|btw|
 _DEFINE = re.compile(
     r"^" + _FILLERS +
     r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
-    r"what do you mean by|what is meant by|what does|whats the meaning of|what is the meaning of|what about|how about)\s+"
+    r"what do you mean by|what is meant by|whats the meaning of|what is the meaning of|what about|how about)\s+"
     r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
-    r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for|do))?\s*[?.!]*$"
+    r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for))?\s*[?.!]*$"
+)
+# "what does X mean (in this context)?", "what does X stand for", "what does X do": only with the
+# verb ("what does the second network, the one that judges, actually learn?" asks no definition).
+_DEFINE_DOES = re.compile(
+    r"^" + _FILLERS + r"what (?:does|do) (?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
+    r"(?P<subject>.+?)\s+(?:mean|stand for|do)(?:,?\s+(?:in|here|for|exactly|precisely|actually|really|again)\b.*)?\s*[?.!]*$"
+)
+# "ANN stands for what?", "so lstm means what", "what GAN stands for"
+_DEFINE_AFTER = re.compile(
+    r"^" + _FILLERS + r"(?:what )?(?:the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+)?"
+    r"(?P<subject>.+?)\s+(?:stands? for|means)(?: what)?\s*[?.!]*$"
 )
 # "can someone explain what a hyperparameter is", "i don't get what dropout does"
 _DEFINE_EMBEDDED = re.compile(
@@ -115,7 +126,7 @@ def closing_subject(text: str) -> str | None:
 
 
 def _subject(text: str) -> str | None:
-    match = _DEFINE_EMBEDDED.match(text) or _DEFINE.match(text)
+    match = _DEFINE_EMBEDDED.match(text) or _DEFINE_DOES.match(text) or _DEFINE.match(text) or _DEFINE_AFTER.match(text)
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]

@@ -210,6 +210,9 @@ def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
     ("bagging definition", "Bagging"),
     ("what does the term 'batch norm' mean in deep learning", "Batch Normalization"),
     ("what is dropuot in convolutional nets", "Dropout"),  # "in" + another name says where, not what
+    ("ANN stands for what?", "Neural Networks"),  # the definition request after its subject
+    ("so lstm means what", "Long Short-Term Memory (LSTM)"),
+    ("what does dropout mean, exactly?", "Dropout"),
 ])
 def test_what_is_x_with_fillers_and_qualifiers_defines_x(bot, question, first):
     answer = bot.ask(question)
@@ -238,6 +241,17 @@ def test_in_context_a_what_is_for_no_entry_is_still_refused(bot, history, questi
 def test_hyphenated_words_and_the_asker_are_no_unknown_things(bot):
     assert terms(bot.ask("how does k-fold validation work"))[0] == "Cross-Validation"
     assert terms(bot.ask("why do researchers hold out a validation set"))[0] == "Cross-Validation"
+
+
+def test_what_does_x_asks_a_definition_only_with_mean_stand_for_or_do(bot):
+    from qa.query import define_subject
+
+    assert define_subject("what does the second network, the one that judges, actually learn?") is None
+    assert define_subject("what does RNN stand for") == "rnn"
+    # a context after "mean" says where the word is used: the subject is the quoted phrase alone,
+    # a sense of "bagging" the glossary does not have
+    assert define_subject("What does 'bagging a Munro' mean in Scottish hillwalking?") == "bagging a munro"
+    assert not bot.ask("What does 'bagging a Munro' mean in Scottish hillwalking?").answered
 
 
 def test_a_qualifier_naming_an_entry_does_not_answer_for_the_subject(bot):
