@@ -408,21 +408,23 @@ class Retriever:
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
 
     def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
-        """A named entry and the best entry naming it in its definition (a means for it) trade
-        places. It keeps its place when its own definition names one of its means ("overfitting
+        """A named entry and the best entry related to it (its definition names it, or a See also
+        links them) trade places: "what controls how big gradient descent's steps are?" wants
+        Learning Rate. It keeps its place when its own definition names that entry ("overfitting
         can be mitigated by regularization"), or when the question names a means of it too ("how
         do i pick the step size for my optimizer?")."""
         named = {m.entry for m in mentions}
-        means_of = {entry: [e for e in self.named_by.get(entry, ()) if e in evidence] for entry in named}
         for entry in named:
-            means = means_of[entry]
-            if not means or named & set(means) or any(entry in self.named_by.get(e, ()) for e in means):
+            means = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set()) if e in evidence]
+            if not means or named & set(means):
                 continue
             free = [evidence[e] for e in means if evidence[e].means_for is None]  # one place each
             if not free:
                 continue
             best = max(free, key=lambda e: e.score)
             item = evidence[entry]
+            if entry in self.named_by.get(best.entry, ()):
+                continue
             if best.score < item.score:
                 best.score, item.score = item.score, best.score
                 best.means_for = entry

@@ -57,6 +57,16 @@ def test_task_question_quotes_the_sentences_that_answer_it(bot):
     assert_quotes_are_exact(bot, answer)
 
 
+@pytest.mark.parametrize("history, question, first", [
+    (None, "how do i minimize a loss function?", "Gradient Descent"),  # its definition names the loss function
+    (["explain gradient descent"], "and what controls how big its steps are?", "Learning Rate"),  # a See also links them
+    (None, "how do i choose the best hyperparameters for my model", "Hyperparameter Tuning"),
+    (None, "what fixes overfitting?", "Overfitting"),  # its own definition names its remedy: it keeps its place
+])
+def test_asked_for_a_means_a_named_entry_yields_to_the_best_entry_related_to_it(bot, history, question, first):
+    assert terms(bot.ask(question, history))[0] == first
+
+
 def test_typos_and_acronyms(bot):
     assert terms(bot.ask("dropuot"))[0] == "Dropout"
     assert terms(bot.ask("explain auto-encodr"))[0] == "Autoencoder"
