@@ -56,7 +56,7 @@ _TASK = re.compile(
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _SIBLING = re.compile(
-    r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
+    r"\b(?:instead(?!\s+of\s+(?:that|it|this|those|these|them)\b)|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
     r"|which one of (?:those|these|them)|which of (?:those|these|them))\b"
 )
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after

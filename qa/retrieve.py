@@ -411,10 +411,12 @@ class Retriever:
         """A named entry and the best entry related to it (its definition names it, or a See also
         links them) trade places: "what controls how big gradient descent's steps are?" wants
         Learning Rate. It keeps its place when its own definition names that entry ("overfitting
-        can be mitigated by regularization"), or when the question names a means of it too ("how
-        do i pick the step size for my optimizer?")."""
+        can be mitigated by regularization"), when the question names a means of it too ("how do
+        i pick the step size for my optimizer?"), or when the question opens with its name, the
+        topic it is about ("crossvalidation how many folds should i use")."""
         named = {m.entry for m in mentions}
-        for entry in named:
+        opening = {m.entry for m in mentions if m.start == 0}
+        for entry in named - opening:
             means = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set()) if e in evidence]
             if not means or named & set(means):
                 continue

@@ -62,6 +62,7 @@ def test_task_question_quotes_the_sentences_that_answer_it(bot):
     (["explain gradient descent"], "and what controls how big its steps are?", "Learning Rate"),  # a See also links them
     (None, "how do i choose the best hyperparameters for my model", "Hyperparameter Tuning"),
     (None, "what fixes overfitting?", "Overfitting"),  # its own definition names its remedy: it keeps its place
+    (None, "crossvalidation how many folds should i use", "Cross-Validation"),  # opening with it: the topic
 ])
 def test_asked_for_a_means_a_named_entry_yields_to_the_best_entry_related_to_it(bot, history, question, first):
     assert terms(bot.ask(question, history))[0] == first
@@ -227,6 +228,15 @@ def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
 def test_what_is_x_with_fillers_and_qualifiers_defines_x(bot, question, first):
     answer = bot.ask(question)
     assert answer.answered and terms(answer) == [first]
+
+
+def test_instead_of_the_topic_asks_about_the_topic_not_another_entry(bot):
+    from qa.query import asks_for_sibling
+
+    assert asks_for_sibling("what should i use instead?") and asks_for_sibling("any alternatives to it")
+    assert not asks_for_sibling("why not just use one train/test split instead of that")
+    answer = bot.ask("why not just use one train/test split instead of that", ["what is cross validation"])
+    assert terms(answer)[0] == "Cross-Validation"
 
 
 def test_that_after_a_verb_stands_for_the_topic(bot):
