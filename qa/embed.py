@@ -75,6 +75,7 @@ class _OpenVinoBackend:
 
     name = "openvino"
     SMALL = 8  # fewer texts than this go to the latency compilation
+    QUESTIONS = 64  # up to this many texts (a batch of questions and their conversations): requests of SMALL rows
     REQUESTS = 4  # infer requests for the latency compilation, shared by all threads
     # OpenVINO keeps prepared kernels for every input shape (batch x tokens) it has seen, 5,000 by
     # default: a server seeing new shapes all day grew by 0.5 MB a shape (1.2 GB after 3,000).
@@ -185,9 +186,10 @@ class _OpenVinoBackend:
         """(rows, inputs) per request, `sizes` rows each; texts sorted by length so that requests
         carry little padding.
 
-        Widths are rounded up to a multiple of 4 tokens, so inputs come in few shapes. Every new
-        shape costs OpenVINO memory: with free shapes a server's memory grew 13% from 500 to
-        5,500 mixed batches; with these it stays flat."""
+        Widths are rounded up to a multiple of 4 tokens; rows are never padded (a batch of
+        questions makes requests of 1 to 8 rows). Every new shape costs OpenVINO memory: with
+        free widths a server's memory grew 13% from 500 to 5,500 mixed batches; the kernels kept
+        are capped (SHAPES_KEPT) and tests/test_load.py holds the growth under 10%."""
         encodings = self.tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
         for start, size in zip(np.cumsum([0, *sizes]), sizes):
@@ -242,8 +244,8 @@ class _OpenVinoBackend:
                 compiled = self._compile("THROUGHPUT")
                 self._bulk = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
             requests = self._bulk
-            questions = len(texts) < 4 * len(requests) * self.SMALL  # a batch of waiting questions, not a corpus
-            sizes = shares(len(texts), min(batch_size, self.SMALL) if questions else batch_size, len(requests))
+            most = min(batch_size, self.SMALL) if len(texts) <= self.QUESTIONS else batch_size
+            sizes = shares(len(texts), most, len(requests))  # as many for each request running together
             bar = None
             if progress:
                 from tqdm.auto import tqdm
@@ -251,7 +253,7 @@ class _OpenVinoBackend:
                 bar = tqdm(total=len(texts), desc="Embedding", unit="chunk")
 
             def done(request, rows) -> None:
-                out[rows] = request.get_output_tensor(0).data[: len(rows)]
+                out[rows] = request.get_output_tensor(0).data
                 if bar is not None:
                     bar.update(len(rows))
 
@@ -270,6 +272,9 @@ def shares(count: int, most: int, streams: int) -> list[int]:
     """Rows per request for `count` texts run `streams` requests at a time: as few requests as
     hold `most` rows each, made a multiple of `streams` and as even as can be, so that no stream
     idles while another works (20 questions on 2 streams: 5, 5, 5, 5; not 8, 8, 4)."""
+    if count < 1:
+        return []
+    most, streams = max(1, most), max(1, streams)
     requests = min(count, math.ceil(math.ceil(count / most) / streams) * streams)
     base, extra = divmod(count, requests)
     return [base + 1] * extra + [base] * (requests - extra)

@@ -25,19 +25,20 @@ _DEFINE = re.compile(
 # "what does X mean (in this context)?", "what does X stand for", "what does X do": only with the
 # verb ("what does the second network, the one that judges, actually learn?" asks no definition).
 _DEFINE_DOES = re.compile(
-    r"^" + _FILLERS + r"what (?:does|do) (?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
-    r"(?P<subject>.+?)\s+(?:mean|stand for|do)(?:,?\s+(?:in|here|for|exactly|precisely|actually|really|again)\b.*)?\s*[?.!]*$"
+    r"^" + _FILLERS + r"what (?:does|do) (?!(?:i|we|you|u|they|he|she|people|someone|anyone)\b)"  # not "what do i do?"
+    r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
+    r"(?P<subject>.+?)\s+(?:means?|stands? for|do)(?:,?\s+(?:in|here|for|exactly|precisely|actually|really|again)\b.*)?\s*[?.!]*$"
 )
-# "ANN stands for what?", "so lstm means what", "what GAN stands for"
+# "ANN stands for what?", "so lstm means what", "what GAN stands for": a subject of a few words
 _DEFINE_AFTER = re.compile(
-    r"^" + _FILLERS + r"(?:what )?(?:the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+)?"
-    r"(?P<subject>.+?)\s+(?:stands? for|means)(?: what)?\s*[?.!]*$"
+    r"^" + _FILLERS + r"(?:what )?(?:the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
+    r"(?P<subject>[^\s?]+(?: [^\s?]+){0,3}) (?:stands? for|means)(?: what)?\s*[?.!]*$"
 )
 # "can someone explain what a hyperparameter is", "i don't get what dropout does"
 _DEFINE_EMBEDDED = re.compile(
     r"^" + _FILLERS + r"(?:(?:can|could) (?:you|someone|anyone) |i (?:don'?t|do not) (?:get|understand|know) |"
-    r"(?:please )?(?:explain|tell me|describe)(?: to me)? )+"
-    r"what (?:an? |the )?(?P<subject>.+?) (?:is|are|means|does|do)\s*[?.!]*$"
+    r"i (?:want|need) to know |(?:please )?(?:explain|tell me|describe)(?: to me)? )+"
+    r"what (?:an? |the )?(?P<subject>.+?) (?:is|are|means|does|do|stands for)\s*[?.!]*$"
 )
 # A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
 # machine learning", "explain overfitting in simple terms", "... like i'm 5").
@@ -56,7 +57,7 @@ _TASK = re.compile(
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _SIBLING = re.compile(
-    r"\b(?:instead(?!\s+of\s+(?:that|it|this|those|these|them)\b)|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
+    r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
     r"|which one of (?:those|these|them)|which of (?:those|these|them))\b"
 )
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
@@ -113,7 +114,7 @@ _POINTERS = frozenset("that it this those these they them".split())
 
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
-    return _subject(_QUALIFIER.sub("", text.casefold().strip()))  # "what does X mean in machine learning?"
+    return _subject(_QUALIFIER.sub("", " ".join(text.casefold().split())))  # "what does X mean in machine learning?"
 
 
 def closing_subject(text: str) -> str | None:
@@ -121,7 +122,7 @@ def closing_subject(text: str) -> str | None:
     does LR mean' -> 'lr'; 'prof keeps saying DRL, what's that' -> 'that' (see `points_back`).
     Only a name said before it can make it one (answer.py): "..., what's that called" is no
     definition request."""
-    parts = _CLAUSE.split(text.casefold().strip().rstrip(" ?.!"))
+    parts = _CLAUSE.split(" ".join(text.casefold().split()).rstrip(" ?.!"))
     return _subject(_QUALIFIER.sub("", parts[-1])) if len(parts) > 1 else None
 
 
@@ -152,10 +153,16 @@ def asked_about(text: str) -> str | None:
     return None if word in _PEOPLE else word
 
 
+# "why not just use one train/test split instead of that?" asks why the topic is needed, not for another entry
+_CHALLENGE = re.compile(r"^why (?:not|do|would|should|can'?t|don'?t|wouldn'?t|shouldn'?t)\b.*\binstead of (?:that|it|this|those|these|them)\b")
+
+
 def asks_for_sibling(text: str) -> bool:
     """Whether a follow-up asks for another entry than the one discussed ("and the one where the
-    models are trained one after another?", "the opposite, with no labels?", "... instead?")."""
-    return bool(_SIBLING.search(text.casefold()))
+    models are trained one after another?", "the opposite, with no labels?", "what can i use
+    instead of it?"); not "why not just use one train/test split instead of that?"."""
+    text = text.casefold()
+    return bool(_SIBLING.search(text)) and not _CHALLENGE.search(text)
 
 
 def asks_for_means(text: str) -> bool:

@@ -413,7 +413,8 @@ class Retriever:
         Learning Rate. It keeps its place when its own definition names that entry ("overfitting
         can be mitigated by regularization"), when the question names a means of it too ("how do
         i pick the step size for my optimizer?"), or when the question opens with its name, the
-        topic it is about ("crossvalidation how many folds should i use")."""
+        topic it is about ("crossvalidation how many folds should i use"; also, wrongly, "gradient
+        descent steps, what controls how big they are?": a headline names the topic either way)."""
         named = {m.entry for m in mentions}
         opening = {m.entry for m in mentions if m.start == 0}
         for entry in named - opening:
@@ -425,7 +426,7 @@ class Retriever:
                 continue
             best = max(free, key=lambda e: e.score)
             item = evidence[entry]
-            if entry in self.named_by.get(best.entry, ()):
+            if entry in self.named_by.get(best.entry, ()):  # its own definition names the best: it answers
                 continue
             if best.score < item.score:
                 best.score, item.score = item.score, best.score

@@ -267,7 +267,11 @@ def test_what_does_x_asks_a_definition_only_with_mean_stand_for_or_do(bot):
     from qa.query import define_subject
 
     assert define_subject("what does the second network, the one that judges, actually learn?") is None
-    assert define_subject("what does RNN stand for") == "rnn"
+    assert define_subject("what does RNN stand for") == define_subject("what does RNN stands for?") == "rnn"
+    assert define_subject("what do i do for overfitting?") is None  # the asker is no subject
+    assert define_subject("i dont understand what AUC stands for") == "auc"
+    assert define_subject("i want to know what the f1 score means") == "f1 score"
+    assert define_subject("term frequency means what?") == "term frequency"  # "term" only before a quote
     # a context after "mean" says where the word is used: the subject is the quoted phrase alone,
     # a sense of "bagging" the glossary does not have
     assert define_subject("What does 'bagging a Munro' mean in Scottish hillwalking?") == "bagging a munro"

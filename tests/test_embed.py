@@ -21,18 +21,20 @@ def texts():
     return [c.embed_text for c in chunks] + ["what fixes overfitting?", "dropuot", "", "🤖 " * 300, "x" * 5000]
 
 
-@pytest.mark.parametrize("streams", [1, 2, 4])
-def test_a_batch_is_shared_evenly_over_the_streams(streams):
+def test_a_batch_is_shared_evenly_over_the_streams():
     """No stream idles while another works: requests as even as can be, as many for each stream,
-    none over the most rows asked for."""
+    none over the most rows asked for, none empty."""
     assert shares(20, 8, 2) == [5, 5, 5, 5]
     assert shares(8, 8, 2) == [4, 4]
-    for count in range(1, 300):
-        for most in (8, 64):
-            sizes = shares(count, most, streams)
-            assert sum(sizes) == count and max(sizes) <= most and max(sizes) - min(sizes) <= 1, (count, most, sizes)
-            assert len(sizes) % streams == 0 or len(sizes) == count, (count, most, sizes)
-            assert len(sizes) < -(-count // most) + streams, (count, most, sizes)  # no more requests than needed
+    assert shares(0, 8, 2) == []
+    for streams in (1, 2, 4):
+        for count in range(1, 300):
+            for most in (8, 64):
+                sizes = shares(count, most, streams)
+                assert sum(sizes) == count and min(sizes) >= 1 and max(sizes) <= most, (count, most, sizes)
+                assert max(sizes) - min(sizes) <= 1, (count, most, sizes)
+                assert len(sizes) % streams == 0 or len(sizes) == count, (count, most, sizes)
+                assert len(sizes) < -(-count // most) + streams, (count, most, sizes)  # no more requests than needed
 
 
 def test_openvino_and_torch_give_the_same_vectors(texts):
