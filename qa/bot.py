@@ -117,7 +117,8 @@ class Bot:
         """Read the corpus, check the index against it and the model, and get ready to answer.
 
         A missing, corrupt or stale index is rebuilt when `settings.rebuild == "auto"` (vectors of
-        unchanged chunks are reused) and reported through `on_notice`; with "never" it raises."""
+        unchanged chunks are reused) and reported through `on_notice` (logged without one); with
+        "never" it raises. Files in the corpus folder that are not read are reported the same way."""
         settings = settings or Settings.from_env()
         corpus = load_corpus(settings.corpus_dir)
         embedder = embedder or Embedder(settings.model)
@@ -125,9 +126,13 @@ class Bot:
 
         def notice(message: str) -> None:
             notices.append(message)
-            log.warning(message)
             if on_notice:
                 on_notice(message)
+            else:
+                log.warning(message)
+
+        if corpus.unread_note:
+            notice(corpus.unread_note)
 
         problem: QAError | None = None
         try:

@@ -27,6 +27,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.perf_counter()
     corpus = load_corpus(settings.corpus_dir)
+    if corpus.unread_note:
+        _notice(corpus.unread_note)
     vectors = build(settings, corpus=corpus, progress=not args.quiet)
     m = vectors.manifest
     print(

@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,6 +40,14 @@ class Corpus:
 
     entries: list[Entry]
     files: dict[str, str]  # file relative to the corpus folder -> sha256 of its bytes
+    unread: list[str] = field(default_factory=list)  # what staff may have meant as glossaries (`unread_files`)
+
+    @property
+    def unread_note(self) -> str | None:
+        if not self.unread:
+            return None
+        return (f"not read from the corpus folder: {', '.join(self.unread)} (glossaries are "
+                f"{', '.join(GLOSSARY_SUFFIXES)} files at its top level)")
 
     @property
     def hash(self) -> str:
@@ -62,6 +70,22 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
+def unread_files(corpus_dir: Path) -> list[str]:
+    """What in a corpus folder looks meant as a glossary but is not read: files in other formats
+    ("terms.xlsx", "notes.txt") and folders holding glossary files ("week2/", only the top level
+    is read). Hidden and README files are not glossaries; a folder of other files (the shipped
+    "seed/" with the raw source) is no mistake."""
+    unread = []
+    for path in sorted(corpus_dir.iterdir()):
+        if path.name.startswith(".") or path.name.lower().startswith("readme"):
+            continue
+        if path.is_file() and path.suffix.lower() not in GLOSSARY_SUFFIXES:
+            unread.append(path.name)
+        elif path.is_dir() and any(p.suffix.lower() in GLOSSARY_SUFFIXES for p in path.rglob("*") if p.is_file()):
+            unread.append(f"{path.name}/")
+    return unread
+
+
 def file_digests(corpus_dir: Path) -> dict[str, str]:
     """sha256 of each glossary file's bytes: cheap enough to check on every load."""
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in corpus_files(corpus_dir)}
@@ -79,7 +103,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         digests[path.name] = hashlib.sha256(data).hexdigest()
         entries.extend(read_glossary(path, data, name=path.name))
     check_entries(entries)
-    return Corpus(entries=entries, files=digests)
+    return Corpus(entries=entries, files=digests, unread=unread_files(corpus_dir))
 
 
 def read_glossary(path: Path, data: bytes | None = None, name: str | None = None) -> list[Entry]:

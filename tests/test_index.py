@@ -80,6 +80,24 @@ def test_new_staff_glossary_is_picked_up(fake_root, fake_embedder):
     assert "Epoch" in {e.term for e in bot.entries}
 
 
+def test_files_the_corpus_does_not_read_are_reported_once(fake_root, fake_embedder, caplog):
+    corpus = fake_root / "corpus"
+    (corpus / "terms.xlsx").write_bytes(b"PK")
+    (corpus / "week2").mkdir()
+    (corpus / "week2" / "more.md").write_text("## Epoch\nOne full pass over the training data.\n")
+    (corpus / "raw").mkdir()
+    (corpus / "raw" / "source.txt").write_text("not a glossary, and not meant as one")
+    (corpus / "README.md").write_text("# About these glossaries\n")
+    (corpus / ".notes.md").write_text("hidden")
+    said: list[str] = []
+    bot = Bot.load(make_settings(fake_root, model=fake_embedder.model, rebuild="never"), embedder=fake_embedder,
+                   on_notice=said.append)
+    assert said == bot.notices and len(said) == 1  # told once: to the caller, not also to the log
+    assert "terms.xlsx, week2/ (glossaries are .md, .csv, .tsv, .jsonl files at its top level)" in said[0]
+    assert not [r for r in caplog.records if r.name == "qa"]
+    assert "Epoch" not in {e.term for e in bot.entries}
+
+
 def test_other_model_or_dimension_is_stale(fake_root):
     with pytest.raises(StaleIndexError, match="built with model 'fake-hash-64'"):
         Bot.load(make_settings(fake_root, model="other-model", rebuild="never"), embedder=FakeEmbedder())
