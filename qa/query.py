@@ -79,7 +79,7 @@ _ONES = r"(?:(?<=\bwhich )|(?<=\bcommon )|(?<=\bother )|(?<=\bsome )|(?<=\bfew )
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method"
                        r"|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
-_CONTINUES = re.compile(r"^(?:and|also|so|but|then|plus|what about|how about)\b")
+_CONTINUES = re.compile(r"^(?:(?:ok|okay|right|alright|hmm)[\s,]+)?(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
 
 

@@ -410,24 +410,24 @@ class Retriever:
     def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
         """A named entry and the best entry related to it (its definition names it, or a See also
         links them) trade places: "what controls how big gradient descent's steps are?" wants
-        Learning Rate. It keeps its place when its own definition names that entry ("overfitting
-        can be mitigated by regularization"), when the question names a means of it too ("how do
-        i pick the step size for my optimizer?"), or when the question opens with its name, the
-        topic it is about ("crossvalidation how many folds should i use"; also, wrongly, "gradient
-        descent steps, what controls how big they are?": a headline names the topic either way)."""
+        Learning Rate. When the question names related entries too, the best of those takes the
+        place ("how do i choose the step size for gradient descent?"). Otherwise the named entry
+        keeps its place when its own definition names the best ("overfitting can be mitigated by
+        regularization"), or when the question opens with its name, the topic it is about
+        ("crossvalidation how many folds should i use"; also, wrongly, "gradient descent steps,
+        what controls how big they are?": a headline names the topic either way)."""
         named = {m.entry for m in mentions}
         opening = {m.entry for m in mentions if m.start == 0}
         for entry in named - opening:
-            means = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set()) if e in evidence]
-            if not means or named & set(means):
+            related = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set())
+                       if e in evidence and evidence[e].means_for is None]  # one place each
+            said = [e for e in related if e in named]
+            if not related:
                 continue
-            free = [evidence[e] for e in means if evidence[e].means_for is None]  # one place each
-            if not free:
+            best = max((evidence[e] for e in said or related), key=lambda e: e.score)
+            if not said and entry in self.named_by.get(best.entry, ()):
                 continue
-            best = max(free, key=lambda e: e.score)
             item = evidence[entry]
-            if entry in self.named_by.get(best.entry, ()):  # its own definition names the best: it answers
-                continue
             if best.score < item.score:
                 best.score, item.score = item.score, best.score
                 best.means_for = entry

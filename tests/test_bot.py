@@ -63,6 +63,8 @@ def test_task_question_quotes_the_sentences_that_answer_it(bot):
     (None, "how do i choose the best hyperparameters for my model", "Hyperparameter Tuning"),
     (None, "what fixes overfitting?", "Overfitting"),  # its own definition names its remedy: it keeps its place
     (None, "crossvalidation how many folds should i use", "Cross-Validation"),  # opening with it: the topic
+    # both named, one a means of the other: the means answers ("ok and ..." continues the conversation)
+    (["explain gradient descent to me"], "ok and how do I choose the step size for it?", "Learning Rate"),
 ])
 def test_asked_for_a_means_a_named_entry_yields_to_the_best_entry_related_to_it(bot, history, question, first):
     assert terms(bot.ask(question, history))[0] == first
