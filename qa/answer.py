@@ -111,13 +111,17 @@ class Composer:
     def _names_others(self, sentence: str, entry: int) -> bool:
         return any(m.entry != entry for m in self.retriever.names.mentions(tokens(sentence), fuzzy=False))
 
-    def citation(self, item: EntryEvidence, quotes: list[str]) -> Citation:
+    def citation(self, item: EntryEvidence, quotes: list[str], by_name: bool = False) -> Citation:
+        """`by_name`: the entry was chosen for its name ("what is X", "X vs Y"); its score is then
+        at least how well the name matched (1.0 exact), not only how close its text is in meaning
+        ("gradiant decent explained" read 0.01)."""
         entry = self.retriever.entries[item.entry]
+        score = max(0.0, float(item.score) / self.retriever.scale)
         return Citation(
             term=entry.term,
             glossary=entry.glossary,
             source=str(entry.source),
-            score=round(max(0.0, float(item.score) / self.retriever.scale), 4),
+            score=round(max(score, item.name) if by_name else score, 4),
             quotes=quotes,
             definition=entry.definition,
         )
@@ -343,7 +347,7 @@ class Composer:
             text += f"\n\nSee also: {see_also}"
         text += _footnote([entry], [quotes])
         return Answer(
-            question=question, answered=True, answer=text, citations=[self.citation(item, quotes)],
+            question=question, answered=True, answer=text, citations=[self.citation(item, quotes, by_name=True)],
             reading=reading, suggestions=list(entry.see_also),
         )
 
@@ -358,7 +362,7 @@ class Composer:
         )
         return Answer(
             question=question, answered=True, answer=text,
-            citations=[self.citation(item, [e.definition]) for item, e in zip(items, entries)],
+            citations=[self.citation(item, [e.definition], by_name=True) for item, e in zip(items, entries)],
             reading=reading,
         )
 

@@ -71,17 +71,20 @@ def user_questions(history: Iterable[Any] | None) -> list[str]:
 
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|greetings)(?: there| bot| all| everyone)?\W*$", re.I)
-_THANKS = re.compile(r"^(?:(?:thanks|thank you|thx|ty|cheers|great|cool|nice|ok|okay|got it)(?: so much| a lot| again| !)?\W*)+$", re.I)
+_THANKS = re.compile(r"^(?:(?:ok|okay|great|cool|nice|got it)\W*)*(?:thanks|thank you|thx|ty|cheers)(?: so much| a lot| again)?\W*$", re.I)
+_NOTED = re.compile(r"^(?:(?:ok|okay|great|cool|nice|got it|i see|makes sense)\W*)+$", re.I)
 _BYE = re.compile(r"^(?:bye|goodbye|see you|see ya|cya)\W*$", re.I)
 EXAMPLE = "what fixes overfitting?"
 
 
 def small_talk(text: str) -> str | None:
-    """The reply to a greeting, thanks or goodbye; None for anything else."""
+    """The reply to a greeting, thanks, an "ok" or goodbye; None for anything else."""
     if _GREETING.match(text):
         return f"Hello! Ask me about any term in the glossary, in your own words, for example: {EXAMPLE}"
     if _THANKS.match(text):
         return "You're welcome! Ask another question any time."
+    if _NOTED.match(text):
+        return f"Ask another question any time, for example: {EXAMPLE}"
     if _BYE.match(text):
         return "Goodbye, and good luck with the course!"
     return None
@@ -280,7 +283,8 @@ class Bot:
             return set()
         near = {topic} | self.retriever.linked.get(topic, set()) | self.retriever.named_by.get(topic, set())
         subject = define_subject(reading.text)
-        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) and not self._all_used(near, subject):
+        if (subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) and not asks_for_sibling(reading.text)
+                and not self._all_used(near, subject)):  # "and what about the opposite?" is no new subject
             return set()
         return near
 
@@ -305,7 +309,8 @@ class Bot:
         ranked = self.retriever.rank(query, vector, reading.mentions, means=means)
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
-            words=reading.words, subject=define_subject(query), compare=has_compare_cue(query), context=context or set(),
+            words=reading.words, subject=None if first else define_subject(query),  # "what about the opposite?" names no subject
+            compare=has_compare_cue(query), context=context or set(),
             about=asked_about(query), context_first=first, closing=closing_subject(query), means=means,
         )
 

@@ -114,7 +114,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     print(f"{'count':>5}  {'kind':<10}  question")
     for row in rows:
         print(f"{row.count:>5}  {row.kind:<10}  {row.question}")
-    print("\nA question worth answering: add it as an `Asked:` line below the heading of the entry that answers it (or to its `asked` column), then `qa build`.")
+    print("\nA question worth answering: add it as an `Asked:` line below the heading of the entry that answers it (or to its `asked` column), "
+          "then `qa build` and restart the app (a running app keeps the glossary it started with).")
     return 0
 
 

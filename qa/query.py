@@ -2,6 +2,7 @@
 in the light of the conversation. Rules only; no language model."""
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ def clean(raw: str | bytes | None) -> Question:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     text = _SURROGATE.sub("\ufffd", str(raw))  # lone surrogates (valid in JSON, not in UTF-8)
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", html.unescape(text))  # "&amp;", "&lt;b&gt;" from a web page or an API caller
     text = _CONTROL.sub(" ", text)
     note = None
     if len(text) > MAX_QUESTION_CHARS:

@@ -241,6 +241,8 @@ class Weights:
     # floor (below it, any two questions share that much) counts this much.
     asked: float = 1.5
     asked_floor: float = 0.3
+    means_margin: float = 0.15  # see Retriever._yield_to_means
+    means_asked: float = 0.5
 
     def scale(self, asked: bool = True) -> float:
         """The most a score can reach (with example questions, or without any in the corpus):
@@ -413,21 +415,22 @@ class Retriever:
         Learning Rate. When the question names related entries too, the best of those takes the
         place ("how do i choose the step size for gradient descent?"). Otherwise the named entry
         keeps its place when its own definition names the best ("overfitting can be mitigated by
-        regularization"), or when the question opens with its name, the topic it is about
-        ("crossvalidation how many folds should i use"; also, wrongly, "gradient descent steps,
-        what controls how big they are?": a headline names the topic either way)."""
+        regularization"), or when the best bears on the question much less than it does."""
         named = {m.entry for m in mentions}
-        opening = {m.entry for m in mentions if m.start == 0}
-        for entry in named - opening:
+        for entry in named:
             related = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set())
                        if e in evidence and evidence[e].means_for is None]  # one place each
             said = [e for e in related if e in named]
             if not related:
                 continue
             best = max((evidence[e] for e in said or related), key=lambda e: e.score)
-            if not said and entry in self.named_by.get(best.entry, ()):
-                continue
             item = evidence[entry]
+            # Unnamed, it must bear on the question nearly as much as the named one, or have an
+            # example question close to it: "how many folds should i use for cross validation" is
+            # no question about Overfitting, whose definition names cross-validation.
+            bears = best.dense >= item.dense - self.weights.means_margin or best.asked >= self.weights.means_asked
+            if not said and (entry in self.named_by.get(best.entry, ()) or not bears):
+                continue
             if best.score < item.score:
                 best.score, item.score = item.score, best.score
                 best.means_for = entry

@@ -62,7 +62,10 @@ def test_task_question_quotes_the_sentences_that_answer_it(bot):
     (["explain gradient descent"], "and what controls how big its steps are?", "Learning Rate"),  # a See also links them
     (None, "how do i choose the best hyperparameters for my model", "Hyperparameter Tuning"),
     (None, "what fixes overfitting?", "Overfitting"),  # its own definition names its remedy: it keeps its place
-    (None, "crossvalidation how many folds should i use", "Cross-Validation"),  # opening with it: the topic
+    # Overfitting's definition names cross-validation, but it bears on neither question
+    (None, "crossvalidation how many folds should i use", "Cross-Validation"),
+    (None, "how many folds should I use for cross validation", "Cross-Validation"),
+    (None, "gradient descent steps, what controls how big they are?", "Learning Rate"),
     # both named, one a means of the other: the means answers ("ok and ..." continues the conversation)
     (["explain gradient descent to me"], "ok and how do I choose the step size for it?", "Learning Rate"),
 ])
@@ -241,6 +244,14 @@ def test_instead_of_the_topic_asks_about_the_topic_not_another_entry(bot):
     assert terms(answer)[0] == "Cross-Validation"
 
 
+def test_an_entry_defined_by_its_name_shows_how_well_the_name_matched(bot):
+    typo = bot.ask("gradiant decent explained").citations[0]
+    assert typo.term == "Gradient Descent" and 0.85 <= typo.score < 1.0  # was 0.01: its text alone is far from the words
+    assert [c.score for c in bot.ask("bagging vs boosting").citations] == [1.0, 1.0]
+    asked = bot.ask("how do i minimize a loss function?").citations  # named, but not chosen for its name
+    assert asked[0].term == "Gradient Descent" and all(c.score < 1.0 for c in asked)
+
+
 def test_that_after_a_verb_stands_for_the_topic(bot):
     answer = bot.ask("why does that help?", ["what is dropout"])
     assert terms(answer)[0] == "Dropout" and answer.reading == "why does Dropout help?"
@@ -295,7 +306,8 @@ def test_a_context_answer_offers_no_did_you_mean(bot):
     assert "Did you mean" not in answer.answer and terms(answer) == ["Generative Adversarial Network (GAN)"]
 
 
-@pytest.mark.parametrize("question, reply", [("hi", "Hello!"), ("thanks!", "You're welcome"), ("bye", "Goodbye"),
+@pytest.mark.parametrize("question, reply", [("hi", "Hello!"), ("thanks!", "You're welcome"), ("ok thanks", "You're welcome"),
+                                             ("ok", "Ask another question"), ("bye", "Goodbye"),
                                              ("<img src=x onerror=alert(1)>", "There are no words in that"), ("💥💥💥", "There are no words")])
 def test_small_talk_and_wordless_input_get_a_fitting_reply_not_a_refusal(bot, question, reply):
     answer = bot.ask(question)
@@ -347,6 +359,7 @@ def test_how_a_thing_only_named_in_passing_works_is_refused_with_a_pointer(bot):
 @pytest.mark.parametrize("history, question, first", [
     (["explain bagging"], "ok and the one where each model learns from the previous one's mistakes?", "Boosting"),
     (["what is supervised learning"], "and the opposite, with no labels at all?", "Unsupervised Learning"),
+    (["what is supervised learning?"], "and what about the opposite, with no labels?", "Unsupervised Learning"),  # no subject "opposite"
     (["what is a cnn"], "what would you use for sequences of words instead?", "Recurrent Neural Network (RNN)"),
 ])
 def test_a_follow_up_asking_for_another_entry_gets_one_the_glossary_relates_to_the_topic(bot, history, question, first):

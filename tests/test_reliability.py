@@ -529,3 +529,5 @@ def test_script_and_style_blocks_are_dropped_but_comparisons_kept(bot):
     kept = bot.ask("is precision < recall when the threshold > 0.5?")
     assert kept.question == "is precision < recall when the threshold > 0.5?"
     assert "<" not in kept.answer.replace("&lt;", "")  # echoed as text, never as markup
+    encoded = bot.ask("what is dropout &amp; why use it? &lt;script&gt;alert(1)&lt;/script&gt;")  # entities decoded first
+    assert encoded.question == "what is dropout & why use it?" and "alert" not in encoded.answer
