@@ -167,6 +167,8 @@ def _split_list(value: str, separators: str = ",") -> list[str]:
 
 _ASKED_LATE = re.compile(r"(?i)asked\s*:")
 _META_KEYS = {"aliases": "aliases", "alias": "aliases", "see also": "see_also", "source": "origin", "asked": "asked"}
+_HEADING_NO_SPACE = re.compile(r"^##(?!#)[^\s#]")  # "##Bloom"
+_FIELD_LIKE = re.compile(r"^[A-Z][A-Za-z]*(?: [A-Za-z]+)?:(?:\s|$)")  # "Synonyms: ...", "Related terms:"
 
 
 def _read_markdown(name: str, text: str) -> list[Entry]:
@@ -207,6 +209,8 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
         if stripped.startswith("# ") and current is None and not entries:
             glossary = stripped[2:].strip() or glossary
             continue
+        if _HEADING_NO_SPACE.match(stripped):
+            raise CorpusError(name, number, f"{stripped[:40]!r} looks like a heading: write '## {stripped.lstrip('#')[:30]}'")
         if stripped.startswith("## "):
             finish()
             term = stripped[3:].strip()
@@ -231,6 +235,9 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
                 continue
             if not stripped:
                 continue
+            if _FIELD_LIKE.match(stripped):  # "Synonyms: ..." would silently open the definition
+                raise CorpusError(name, number, f"unknown field {stripped.partition(':')[0]!r} under the heading; the fields "
+                                                "are Aliases, See also, Source and Asked (a definition cannot open with a word and a colon)")
             current["in_meta"] = False
         elif _ASKED_LATE.match(stripped):  # it would be quoted as part of the definition
             raise CorpusError(name, number, "an 'Asked:' line goes right under the '## ' heading (with Aliases and See also), before the definition")
@@ -267,7 +274,9 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
                 continue
             if len(row) < 2 or len(row) > len(columns):
                 optional = f"[, {', '.join(columns[2:])}]" if columns[2:] else ""
-                raise CorpusError(name, line, f"expected {', '.join(columns[:2])}{optional} separated by {delimiter!r}; found {len(row)} column(s)")
+                hint = (f" (the line has ';': save the file separated by {delimiter!r}, or as .tsv)"
+                        if len(row) == 1 and delimiter != ";" and ";" in row[0] else "")
+                raise CorpusError(name, line, f"expected {', '.join(columns[:2])}{optional} separated by {delimiter!r}; found {len(row)} column(s){hint}")
             values = dict(zip(columns, (cell.strip() for cell in row)))
             separators = ";|" + ("," if delimiter == "\t" else "")
             for alias in _split_list(values.get("aliases", ""), separators):

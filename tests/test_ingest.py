@@ -152,6 +152,9 @@ def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
         ("comma.csv", "Router,Forwards packets between networks, using routing tables.,,\n", 1, "put it in double quotes"),
         ("asked.md", "# G\n\n## Epoch\n\nOne pass.\nAsked: how many passes?\n", 6, "goes right under the '## ' heading"),
         ("asked.md", "# G\n\n## Epoch\nAsked: " + "why " * 200 + "\n\nOne pass.\n", 4, "the limit is 500"),
+        ("nospace.md", "# G\n\n## Epoch\nOne pass.\n\n##Batch\nMany rows.\n", 6, "'##Batch' looks like a heading: write '## Batch'"),
+        ("field.md", "# G\n\n## Epoch\nSynonyms: pass\n\nOne pass.\n", 4, "unknown field 'Synonyms' under the heading"),
+        ("semi.csv", "term;definition\nEpoch;One pass.\n", 1, "the line has ';': save the file separated by ','"),
     ],
 )
 def test_bad_glossary_lines_name_file_and_line(tmp_path, name, text, line, words):
