@@ -15,7 +15,7 @@ from .types import Answer, Citation, Entry
 GENERIC = frozenset(
     "algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with"
     " exactly actually really again basically simply briefly quickly"
-    " example examples give show list more detail details common some other types kinds part bit".split()
+    " example examples give show list more detail details common some other types kinds part bit work works".split()
 )
 
 

@@ -228,6 +228,8 @@ def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
     ("what is dropuot in convolutional nets", "Dropout"),  # "in" + another name says where, not what
     ("ANN stands for what?", "Neural Networks"),  # the definition request after its subject
     ("so lstm means what", "Long Short-Term Memory (LSTM)"),
+    ("how does gradiant desent work", "Gradient Descent"),  # "how does X work" asks for X: a typo in each word, still X
+    ("k-meens clustering how it works", "K-means"),
     ("what does dropout mean, exactly?", "Dropout"),
 ])
 def test_what_is_x_with_fillers_and_qualifiers_defines_x(bot, question, first):
