@@ -141,14 +141,18 @@ def _decode(name: str, data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _check_asked(name: str, line: int, question: str) -> None:
+    if len(question) > MAX_ASKED_CHARS:
+        raise CorpusError(name, line, f"example question is {len(question):,} characters; the limit is {MAX_ASKED_CHARS:,}: {question[:60]!r}...")
+
+
 def _entry(name: str, line: int, **fields) -> Entry:
     """Build an Entry, turning pydantic's complaint into a CorpusError at this file and line."""
     definition = fields.get("definition") or ""
     if len(definition) > MAX_DEFINITION_CHARS:
         raise CorpusError(name, line, f"definition is {len(definition):,} characters; the limit is {MAX_DEFINITION_CHARS:,}")
     for question in fields.get("asked") or []:
-        if len(question) > MAX_ASKED_CHARS:
-            raise CorpusError(name, line, f"example question is {len(question):,} characters; the limit is {MAX_ASKED_CHARS:,}: {question[:60]!r}...")
+        _check_asked(name, line, question)
     try:
         return Entry(source=Source(file=name, line=line), **fields)
     except ValidationError as exc:
@@ -226,8 +230,7 @@ def _read_markdown(name: str, text: str) -> list[Entry]:
             if field_name == "asked":  # one example question a line; commas are part of it
                 if not value.strip():
                     raise CorpusError(name, number, "an 'Asked:' line needs a question")
-                if len(value.strip()) > MAX_ASKED_CHARS:
-                    raise CorpusError(name, number, f"example question is {len(value.strip()):,} characters; the limit is {MAX_ASKED_CHARS:,}")
+                _check_asked(name, number, value.strip())  # at its own line, not the heading's
                 current.setdefault("asked", []).append(value.strip())
                 continue
             if field_name:

@@ -16,23 +16,25 @@ _CODE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
 # "loss<threshold and acc>0.9" are comparisons, not tags).
 _TAGS = re.compile(r"</[a-zA-Z][^<>]{0,200}>|(?<!\w)<[a-zA-Z!][^<>]{0,200}>")
 _FILLERS = r"(?:(?:so|ok|okay|and|but|then|hey|hi|yo|um|uh|hmm|wait|ngl|lol|btw|please|pls|can you|could you)[\s,:]+)*"
+# "the word 'X'", "the term "X"": the kind of name said, only before a quote
+_NAMED_AS = r"(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
 _DEFINE = re.compile(
     r"^" + _FILLERS +
     r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
     r"what do you mean by|what is meant by|whats the meaning of|what is the meaning of|what about|how about)\s+"
-    r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
+    r"(?:an? |the )?" + _NAMED_AS +
     r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for))?\s*[?.!]*$"
 )
 # "what does X mean (in this context)?", "what does X stand for", "what does X do": only with the
 # verb ("what does the second network, the one that judges, actually learn?" asks no definition).
 _DEFINE_DOES = re.compile(
     r"^" + _FILLERS + r"what (?:does|do) (?!(?:i|we|you|u|they|he|she|people|someone|anyone)\b)"  # not "what do i do?"
-    r"(?:an? |the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
+    r"(?:an? |the )?" + _NAMED_AS +
     r"(?P<subject>.+?)\s+(?:means?|stands? for|do)(?:,?\s+(?:in|here|for|exactly|precisely|actually|really|again)\b.*)?\s*[?.!]*$"
 )
 # "ANN stands for what?", "so lstm means what", "what GAN stands for": a subject of a few words
 _DEFINE_AFTER = re.compile(
-    r"^" + _FILLERS + r"(?:what )?(?:the )?(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
+    r"^" + _FILLERS + r"(?:what )?(?:the )?" + _NAMED_AS +
     r"(?P<subject>[^\s?]+(?: [^\s?]+){0,3}) (?:stands? for|means)(?: what)?\s*[?.!]*$"
 )
 # "can someone explain what a hyperparameter is", "i don't get what dropout does"

@@ -420,9 +420,9 @@ class Retriever:
         for entry in named:
             related = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set())
                        if e in evidence and evidence[e].means_for is None]  # one place each
-            said = [e for e in related if e in named]
             if not related:
                 continue
+            said = [e for e in related if e in named]
             best = max((evidence[e] for e in said or related), key=lambda e: e.score)
             item = evidence[entry]
             # Unnamed, it must bear on the question nearly as much as the named one, or have an
