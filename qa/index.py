@@ -69,8 +69,8 @@ class VectorIndex:
     chunks: list[Chunk]
     faiss: faiss.Index
 
-    def vectors_for(self, positions: list[int]) -> np.ndarray:
-        if not positions:
+    def vectors_for(self, positions: "list[int] | np.ndarray") -> np.ndarray:
+        if len(positions) == 0:
             return np.zeros((0, self.manifest.dimension), np.float32)
         return self.faiss.reconstruct_batch(np.asarray(positions, dtype=np.int64))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import bm25s
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -24,6 +25,16 @@ STOPWORDS = frozenset(
     please pls plz thanks thx""".split()
 )
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# What `bm25s.tokenize(..., stopwords="en")` makes of a text, for one question at a time: that
+# call builds two progress bars (disabled, still constructed) per call, a tenth of a question's
+# ranking time (tests/test_retrieve.py checks the two agree).
+_BM25_SPLIT = re.compile(r"(?u)\b\w\w+\b").findall
+_BM25_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+_SENTENCE, _ASKED, _WHOLE = 0, 1, 2  # chunk kinds, as Retriever._dense reads them
+_KINDS = {"sentence": _SENTENCE, "asked": _ASKED}  # anything else is the whole entry
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 SLIP_SCORE = 86.0  # a one-slip typo of a short name: sure enough to define it (Policy.sure_name 0.85)
@@ -31,6 +42,11 @@ SLIP_SCORE = 86.0  # a one-slip typo of a short name: sure enough to define it (
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
+
+
+def bm25_words(text: str) -> list[str]:
+    """The words BM25 indexed the definitions by: lower-cased, two letters or more, no stopwords."""
+    return [w for w in _BM25_SPLIT(text.lower()) if w not in _BM25_STOPWORDS]
 
 
 def _squash(text: str) -> str:
@@ -124,20 +140,27 @@ class NameTable:
         match beats a fuzzy one (typos are looked for only when `fuzzy`)."""
         found: list[Mention] = []
         covered = [False] * len(words)
+        # Only a span holding a word the glossary never uses can be a typo (counted as a prefix sum).
+        strange = [0]
+        for w in words:
+            strange.append(strange[-1] + (w not in self.vocabulary))
+        passes = (True, False) if fuzzy and strange[-1] else (True,)
         for n in range(min(self.longest + 1, len(words)), 0, -1):
-            for exact_pass in (True, False) if fuzzy else (True,):
+            for exact_pass in passes:
                 for start in range(0, len(words) - n + 1):
                     if any(covered[start : start + n]):
                         continue
                     gram_words = words[start : start + n]
                     gram = " ".join(gram_words)
                     if exact_pass:
-                        position = self.exact.get(gram, self.exact.get(_squash(gram)))
+                        position = self.exact.get(gram)
+                        if position is None and n > 1:
+                            position = self.exact.get(_squash(gram))
                         score = 1.0
                     else:
                         if gram_words[0] in STOPWORDS or gram_words[-1] in STOPWORDS:
                             continue
-                        if all(w in self.vocabulary for w in gram_words):
+                        if strange[start + n] == strange[start]:
                             continue
                         position, score = self._fuzzy(_squash(gram))
                     if position is None:
@@ -271,6 +294,9 @@ class Retriever:
                 self.asked_chunks.setdefault(int(entry_position), []).append(chunk_position)
             else:
                 self.whole_chunk[int(entry_position)] = chunk_position
+        # The same, as arrays for `_dense`: each entry's chunk positions, and each chunk's kind.
+        self._chunks_of = {e: np.asarray(p, dtype=np.int64) for e, p in self.entry_chunks.items()}
+        self._kind = np.array([_KINDS.get(c.kind, _WHOLE) for c in index.chunks], dtype=np.int8)
         self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
@@ -333,8 +359,8 @@ class Retriever:
     def lexical(self, question: str, candidates: list[int]) -> dict[int, float]:
         """BM25 scores of the candidate entries only (looked up in bm25s's postings), so the cost
         does not grow with the corpus."""
-        words = bm25s.tokenize([question], stopwords="en", return_ids=False, show_progress=False)[0]
-        token_ids = {self.bm25.vocab_dict[w] for w in words if w in self.bm25.vocab_dict}
+        vocab = self.bm25.vocab_dict
+        token_ids = {vocab[w] for w in bm25_words(question) if w in vocab}
         if not token_ids or not candidates:
             return {}
         matrix = self.bm25.scores
@@ -353,7 +379,7 @@ class Retriever:
         """Entries whose definitions mention a phrase that is not an entry of its own ("xgboost",
         "relu", "l2 regularization"), with the sentence that mentions it. The candidates come from
         bm25s's postings (entries holding every word), so rare phrases cost little."""
-        words = bm25s.tokenize([phrase], stopwords="en", return_ids=False, show_progress=False)[0]
+        words = bm25_words(phrase)
         if not words or any(w not in self.bm25.vocab_dict for w in words):
             return []
         matrix = self.bm25.scores
@@ -381,30 +407,25 @@ class Retriever:
         Descent, whose definition names the loss function, not the Loss Function entry."""
         weights = self.weights
         _, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
-        evidence: dict[int, EntryEvidence] = {}
-        for chunk_position in ids[0]:
-            if chunk_position >= 0:
-                entry = int(self.chunk_entry[chunk_position])
-                evidence.setdefault(entry, EntryEvidence(entry))
+        found = self.chunk_entry[ids[0][ids[0] >= 0]]
+        _, first = np.unique(found, return_index=True)
+        evidence = {entry: EntryEvidence(entry) for entry in found[np.sort(first)].tolist()}  # nearest first
         for mention in mentions:
             item = evidence.setdefault(mention.entry, EntryEvidence(mention.entry))
             item.name = max(item.name, mention.score)
+        items = list(evidence.values())
         lexical = self.lexical(question, list(evidence))
         top_lexical = max(lexical.values(), default=0.0)
         for entry, score in lexical.items():
             evidence[entry].lexical = score / top_lexical
-        positions = [p for entry in evidence for p in self.entry_chunks.get(entry, [])]
-        cosines = dict(zip(positions, (self.index.vectors_for(positions) @ vector.reshape(-1)).tolist()))  # one lookup for all
-        for item in evidence.values():
-            item.dense = self._fill(item, cosines)
-            item.score = (
-                item.dense
-                + weights.whole * item.whole
-                + weights.top2 * item.top2
-                + weights.lexical * item.lexical
-                + weights.asked * max(0.0, item.asked - weights.asked_floor)
-                - weights.hub * float(self.hubness[item.entry])
-            )
+        dense, top2, whole, asked, cosines = self._dense(list(evidence), vector)
+        lexical_scores = np.array([item.lexical for item in items])
+        scores = (dense + weights.whole * whole + weights.top2 * top2 + weights.lexical * lexical_scores
+                  + weights.asked * np.maximum(0.0, asked - weights.asked_floor)
+                  - weights.hub * self.hubness[list(evidence)].astype(np.float64))
+        for item, *values in zip(items, dense.tolist(), top2.tolist(), whole.tolist(), asked.tolist(), scores.tolist()):
+            item.dense, item.top2, item.whole, item.asked, item.score = values
+            item.chunk_scores = cosines  # every candidate's chunks: each entry reads its own
         if means:
             self._yield_to_means(evidence, mentions)
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
@@ -438,18 +459,36 @@ class Retriever:
     def entry_similarity(self, entry: int, vector: np.ndarray, item: EntryEvidence | None = None) -> float:
         """Cosine of the question with each chunk of one entry (kept in item.chunk_scores); returns
         the best sentence's."""
-        positions = self.entry_chunks.get(entry, [])
-        cosines = dict(zip(positions, (self.index.vectors_for(positions) @ vector.reshape(-1)).tolist()))
-        return self._fill(item if item is not None else EntryEvidence(entry), cosines)
+        item = item if item is not None else EntryEvidence(entry)
+        dense, top2, whole, asked, item.chunk_scores = self._dense([entry], vector)
+        item.top2, item.whole, item.asked = float(top2[0]), float(whole[0]), float(asked[0])
+        return float(dense[0])
 
-    def _fill(self, item: EntryEvidence, cosines: dict[int, float]) -> float:
-        """An entry's dense evidence from its chunks' cosines: best sentence (returned), mean of
-        the best two, the whole-entry chunk and the best example question."""
-        entry = item.entry
-        item.chunk_scores.update((p, cosines[p]) for p in self.entry_chunks.get(entry, []))
-        whole = self.whole_chunk.get(entry)
-        item.whole = cosines[whole] if whole is not None else 0.0
-        sentences = sorted((cosines[p] for p in self.sentence_chunks.get(entry, ())), reverse=True) or [item.whole]
-        item.top2 = sum(sentences[:2]) / len(sentences[:2])
-        item.asked = max((cosines[p] for p in self.asked_chunks.get(entry, ())), default=0.0)
-        return sentences[0]
+    def _dense(self, entries: list[int], vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[int, float]]:
+        """The entries' dense evidence, one array each, from the question's cosine with every
+        chunk of theirs (all read in one lookup): best sentence, mean of the best two, the whole
+        entry, best example question (0 without one); and the cosines (chunk position -> cosine).
+        An entry with no sentence chunk counts its whole entry as its one sentence."""
+        count = len(entries)
+        parts = [self._chunks_of.get(e, _NONE) for e in entries]
+        positions = np.concatenate(parts) if parts else _NONE
+        cos = (self.index.vectors_for(positions) @ vector.reshape(-1)).astype(np.float64)
+        owner = np.repeat(np.arange(count), [len(p) for p in parts])
+        kind = self._kind[positions]
+        whole = np.zeros(count)
+        at = kind == _WHOLE
+        whole[owner[at]] = cos[at]
+        asked = np.full(count, -np.inf)
+        at = kind == _ASKED
+        np.maximum.at(asked, owner[at], cos[at])
+        asked[np.isneginf(asked)] = 0.0
+        at = kind == _SENTENCE
+        owners, values = owner[at], cos[at]
+        order = np.lexsort((-values, owners))  # by entry, best sentence first
+        owners, values = owners[order], values[order]
+        counts = np.bincount(owners, minlength=count)
+        starts = np.searchsorted(owners, np.arange(count))
+        best = np.where(counts > 0, values[np.minimum(starts, len(values) - 1)] if len(values) else 0.0, whole)
+        second = values[np.minimum(starts + 1, len(values) - 1)] if len(values) else np.zeros(count)
+        top2 = np.where(counts > 1, (best + second) / 2, best)
+        return best, top2, whole, asked, dict(zip(positions.tolist(), cos.tolist()))

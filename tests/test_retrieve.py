@@ -1,0 +1,53 @@
+"""The ranking maths of qa.retrieve against plain readings of what it computes."""
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import pytest
+
+from qa.evaluate import read_items
+from qa.ingest import load_corpus
+from qa.retrieve import bm25_words
+
+from conftest import ROOT
+
+
+def test_bm25_words_are_what_bm25s_tokenize_makes_of_a_question():
+    texts = [i.question for i in read_items(ROOT / "eval" / "dev.jsonl")] + [e.definition for e in load_corpus(ROOT / "corpus").entries]
+    texts += ["", "  ", "I/O-bound t-SNE vs. PCA?!", "Ünïcode naïve café", "a b c 1 22 333", "<b>HTML</b> &amp; tags"]
+    assert [bm25_words(t) for t in texts] == bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+
+
+def plain_dense(retriever, entry: int, vector: np.ndarray) -> tuple[float, float, float, float]:
+    """Best sentence, mean of the best two, whole entry, best example question: one chunk at a time."""
+    cosine = {p: float(retriever.index.vectors_for([p])[0] @ vector) for p in retriever.entry_chunks[entry]}
+    whole = cosine[retriever.whole_chunk[entry]]
+    sentences = sorted((cosine[p] for p in retriever.sentence_chunks.get(entry, [])), reverse=True) or [whole]
+    asked = max((cosine[p] for p in retriever.asked_chunks.get(entry, [])), default=0.0)
+    return sentences[0], sum(sentences[:2]) / len(sentences[:2]), whole, asked
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["what fixes overfitting?", "how do I pick the number of clusters", "pasta recipe"])
+def test_dense_evidence_of_many_entries_at_once_is_each_entrys_own(bot, question):
+    retriever = bot.retriever
+    vector = bot.encode(question)
+    entries = [7, 0, 40, 3, 19]  # any order: each row is its entry's
+    best, top2, whole, asked, cosines = retriever._dense(entries, vector)
+    for row, entry in enumerate(entries):
+        assert (best[row], top2[row], whole[row], asked[row]) == pytest.approx(plain_dense(retriever, entry, vector), abs=1e-6)
+        assert {p for p in retriever.entry_chunks[entry]} <= set(cosines)
+    # One entry alone reads the same as among others (the answer composer asks for one at a time).
+    item_best = retriever.entry_similarity(entries[2], vector)
+    assert item_best == pytest.approx(best[2], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_ranked_evidence_keeps_each_candidates_chunk_cosines(bot):
+    vector = bot.encode("what fixes overfitting?")
+    words = "what fixes overfitting".split()
+    ranked = bot.retriever.rank("what fixes overfitting?", vector, bot.retriever.names.mentions(words))
+    assert ranked and [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    for item in ranked:
+        for p in bot.retriever.sentence_chunks[item.entry]:
+            assert item.chunk_scores[p] == pytest.approx(float(bot.retriever.index.vectors_for([p])[0] @ vector), abs=1e-6)
