@@ -170,6 +170,53 @@ def api_routes(bot: Bot, feedback: FeedbackLog) -> list[APIRoute]:
     return [APIRoute("/api/ask", ask, methods=["POST"], name="ask")]
 
 
+class DirectRoutes:
+    """ASGI: the app's own JSON routes (POST /api/ask) go straight to their handlers; everything
+    else goes through gradio's app as before. gradio's stack (its CORS and compression layers,
+    FastAPI's telemetry, body limit, exception and dependency machinery) cost the event loop
+    more per request than answering a ranked question does; the route needs none of it (it
+    limits its own body and never echoes input). Other methods on the same paths still reach
+    the router (GET /api/ask: 405)."""
+
+    def __init__(self, inner, routes: list[APIRoute]):
+        self.inner = inner
+        self.endpoints = {(method, route.path): route.endpoint for route in routes for method in route.methods}
+
+    async def __call__(self, scope, receive, send) -> None:
+        endpoint = None
+        if scope["type"] == "http":
+            path = scope["path"].removeprefix(scope.get("root_path", "") or "") or "/"
+            endpoint = self.endpoints.get((scope["method"], path))
+        if endpoint is None:
+            await self.inner(scope, receive, send)
+            return
+        try:
+            response = await endpoint(Request(scope, receive))
+        except Exception:  # a bug must not reach the caller as a traceback
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            response = problem(500, "internal error: please try again")
+        await response(scope, receive, send)
+
+
+def serve_directly(app, routes: list[APIRoute]) -> None:
+    """Put DirectRoutes in front of a started gradio app's middleware stack (Starlette builds the
+    stack on the first request and keeps it in `middleware_stack`)."""
+    app.middleware_stack = DirectRoutes(app.middleware_stack or app.build_middleware_stack(), routes)
+
+
+QUEUE_POLL_S = 0.02
+
+
+def quiet_queue(demo: gr.Blocks) -> None:
+    """gradio's queue looks for work every millisecond while it has none: 1,000 wake-ups a second,
+    each taking the GIL from the thread answering questions, and several percent of a core on an
+    app nobody is using. Every 20 ms is still instant to a person. (gradio has no setting for it;
+    tests/test_app.py fails if the attribute goes away in a gradio upgrade.)"""
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = QUEUE_POLL_S
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("bm25s", "httpx"):  # a line per index build and per startup probe: noise to a user
@@ -189,6 +236,8 @@ def main() -> None:
     feedback = FeedbackLog(bot.settings.feedback_log)
     demo = build_app(bot, feedback, staff_tab=staff_tab)
     demo.queue(default_concurrency_limit=4, max_size=512)
+    quiet_queue(demo)
+    routes = api_routes(bot, feedback)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=port,
@@ -198,8 +247,11 @@ def main() -> None:
         # Each browser tab and each API caller without a session is a session; keeping the most
         # recent 200 (not gradio's default 10,000) bounds memory on a help desk left running.
         state_session_capacity=sessions,
-        app_kwargs={"routes": api_routes(bot, feedback)},  # before gradio's own routes
+        app_kwargs={"routes": routes},  # before gradio's own routes
+        prevent_thread_lock=True,
     )
+    serve_directly(demo.server_app, routes)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -207,3 +207,44 @@ def test_staff_tab_can_be_turned_off_where_students_open_the_app(tmp_path):
             running.stop()
     assert "Staff" in labels["1"] and "Staff" not in labels["0"]
     assert "Glossary" in labels["0"]
+
+
+def test_json_api_other_methods_still_reach_gradios_router(app):
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(app.url + "/api/ask", timeout=30)  # GET
+    assert error.value.code == 405
+    with urllib.request.urlopen(app.url + "/gradio_api/info", timeout=30) as r:  # gradio's own routes, as before
+        assert r.status == 200 and "/ask" in json.loads(r.read())["named_endpoints"]
+
+
+def test_direct_routes_answer_a_failing_handler_with_a_short_500_not_a_traceback():
+    from fastapi.routing import APIRoute
+    from starlette.responses import PlainTextResponse
+    from starlette.testclient import TestClient
+
+    from app import DirectRoutes
+
+    async def broken(request):
+        raise RuntimeError("secret internals")
+
+    async def inner(scope, receive, send):  # stands for gradio's app: everything else goes there
+        await PlainTextResponse("gradio")(scope, receive, send)
+
+    client = TestClient(DirectRoutes(inner, [APIRoute("/api/ask", broken, methods=["POST"])]))
+    response = client.post("/api/ask", content=b"{}")
+    assert response.status_code == 500 and response.json() == {"detail": "internal error: please try again"}
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert client.get("/api/ask").text == "gradio" and client.post("/other").text == "gradio"
+
+
+def test_the_queue_poll_the_app_slows_is_still_gradios():
+    import gradio as gr
+
+    from app import QUEUE_POLL_S, quiet_queue
+
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    demo.queue()
+    assert demo._queue.sleep_when_free < QUEUE_POLL_S  # gradio's own default (1 ms): the attribute is still there
+    quiet_queue(demo)
+    assert demo._queue.sleep_when_free == QUEUE_POLL_S
