@@ -175,8 +175,9 @@ class DirectRoutes:
     else goes through gradio's app as before. gradio's stack (its CORS and compression layers,
     FastAPI's telemetry, body limit, exception and dependency machinery) cost the event loop
     more per request than answering a ranked question does; the route needs none of it (it
-    limits its own body and never echoes input). Other methods on the same paths still reach
-    the router (GET /api/ask: 405)."""
+    limits its own body and never echoes input). A request from a web page (one with an Origin
+    header) still goes through gradio, so that its CORS rules apply as before, and so do other
+    methods on the same paths (GET /api/ask: 405)."""
 
     def __init__(self, inner, routes: list[APIRoute]):
         self.inner = inner
@@ -184,7 +185,7 @@ class DirectRoutes:
 
     async def __call__(self, scope, receive, send) -> None:
         endpoint = None
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
             path = scope["path"].removeprefix(scope.get("root_path", "") or "") or "/"
             endpoint = self.endpoints.get((scope["method"], path))
         if endpoint is None:

@@ -235,6 +235,20 @@ def test_direct_routes_answer_a_failing_handler_with_a_short_500_not_a_traceback
     assert response.status_code == 500 and response.json() == {"detail": "internal error: please try again"}
     assert "secret" not in response.text and "Traceback" not in response.text
     assert client.get("/api/ask").text == "gradio" and client.post("/other").text == "gradio"
+    # From a web page: through gradio's stack, whose CORS rules decide what the page may read.
+    assert client.post("/api/ask", content=b"{}", headers={"Origin": "http://localhost:3000"}).text == "gradio"
+
+
+def test_json_api_from_a_web_page_keeps_gradios_cors_rules(app):
+    def origin_allowed(origin: str) -> str | None:
+        request = urllib.request.Request(app.url + "/api/ask", data=json.dumps({"question": "what is dropout?"}).encode(),
+                                         headers={"Content-Type": "application/json", "Origin": origin})
+        with urllib.request.urlopen(request, timeout=60) as r:
+            assert json.loads(r.read())["citations"][0]["term"] == "Dropout"
+            return r.headers.get("Access-Control-Allow-Origin")
+
+    assert origin_allowed("http://localhost:3000") == "http://localhost:3000"  # gradio allows local pages
+    assert origin_allowed("https://elsewhere.example") is None
 
 
 def test_the_queue_poll_the_app_slows_is_still_gradios():
