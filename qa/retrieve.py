@@ -294,8 +294,10 @@ class Retriever:
                 self.asked_chunks.setdefault(int(entry_position), []).append(chunk_position)
             else:
                 self.whole_chunk[int(entry_position)] = chunk_position
-        # The same, as arrays for `_dense`: each entry's chunk positions, and each chunk's kind.
-        self._chunks_of = {e: np.asarray(p, dtype=np.int64) for e, p in self.entry_chunks.items()}
+        # The same as arrays, for `_dense`: chunk positions grouped by entry (entry e's are
+        # _by_entry[_start[e]:_start[e + 1]], in chunk order), and each chunk's kind.
+        self._by_entry = np.argsort(self.chunk_entry, kind="stable")
+        self._start = np.searchsorted(self.chunk_entry[self._by_entry], np.arange(len(entries) + 1))
         self._kind = np.array([_KINDS.get(c.kind, _WHOLE) for c in index.chunks], dtype=np.int8)
         self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
@@ -470,7 +472,8 @@ class Retriever:
         entry, best example question (0 without one); and the cosines (chunk position -> cosine).
         An entry with no sentence chunk counts its whole entry as its one sentence."""
         count = len(entries)
-        parts = [self._chunks_of.get(e, _NONE) for e in entries]
+        start = self._start
+        parts = [self._by_entry[start[e] : start[e + 1]] for e in entries]
         positions = np.concatenate(parts) if parts else _NONE
         cos = (self.index.vectors_for(positions) @ vector.reshape(-1)).astype(np.float64)
         owner = np.repeat(np.arange(count), [len(p) for p in parts])
