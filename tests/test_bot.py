@@ -230,6 +230,18 @@ def test_a_name_used_in_another_sense_is_refused(bot, question, answered):
         assert answer.answer.startswith("That is not in the glossary.")
 
 
+def test_every_or_all_before_the_thing_asked_about_is_no_unknown_thing(bot):
+    # "every" is a word the glossary never uses: read as the thing asked about, it refused this
+    answer = bot.ask("why does every neuron squash its output before passing it on?")
+    assert answer.answered and terms(answer)[0] == "Activation Function"
+
+
+def test_asking_for_the_name_of_something_is_no_definition_request(bot):
+    # "for machine learning" is a qualifier; what was left ("name") is no subject to define
+    answer = bot.ask("what is the name for machine learning with networks of many stacked layers?")
+    assert answer.answered and terms(answer)[0] == "Deep Learning"
+
+
 def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
     # cosine 0.32, under the 0.36 floor for meaning alone, but 0.26 ahead of the next entry
     answer = bot.ask("i keep making new columns from raw timestamps to help my model, what is that called")
