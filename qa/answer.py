@@ -47,7 +47,7 @@ class Policy:
     clear_margin: float = 0.25  # ... by this much fused score
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
-    asked_vouch: float = 0.60  # an entry with an example question this close (cosine) is as sure as a named one
+    asked_vouch: float = 0.50  # an entry with an example question this close (cosine) is as sure as a named one
     asked_clear: float = 0.50  # ... and one this close counts as meaning for the lead rule (min_dense_clear)
     asked_sure: float = 0.85  # an example question this close is the question: its entry answers
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
@@ -58,7 +58,8 @@ class Policy:
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
     min_dense_nearest: float = 0.15  # a refusal offers nearest terms only from this cosine up
-    min_domain: float = 0.14  # a question farther than this (cosine) from the glossary's centre is about something else
+    min_domain: float = 0.14  # a question farther than this (cosine) from the glossary's centre is about something else ...
+    remote_asked: float = 0.60  # ... unless an example question of its best entry is this close
     max_citations: int = 3
     max_quotes: int = 2
     quote_margin: float = 0.08
@@ -318,7 +319,7 @@ class Composer:
         entry's example questions is close to it."""
         if vector is None or self.centre.shape != np.shape(vector) or float(self.centre @ vector) >= self.policy.min_domain:
             return False
-        if any(m.score < 1.0 or len(m.text.replace(" ", "")) <= 4 for m in mentions) or top.asked >= self.policy.asked_vouch:
+        if any(m.score < 1.0 or len(m.text.replace(" ", "")) <= 4 for m in mentions) or top.asked >= self.policy.remote_asked:
             return False
         named = {i for m in mentions for i in range(m.start, m.end)}
         return len(content_words([w for i, w in enumerate(words) if i not in named])) >= 2

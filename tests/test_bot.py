@@ -242,6 +242,14 @@ def test_asking_for_the_name_of_something_is_no_definition_request(bot):
     assert answer.answered and terms(answer)[0] == "Deep Learning"
 
 
+def test_an_example_question_at_half_vouches_for_its_entry(bot):
+    # no sentence of Learning Rate is at 0.36 and no entry is far ahead; an example question of
+    # it ("my error blows up and goes to nan ...") is past 0.50, enough with a sentence at 0.20
+    answer = bot.ask("my loss turns into nan after a couple of epochs, which knob should i reduce?")
+    assert answer.answered and terms(answer)[0] == "Learning Rate"
+    assert not bot.ask("how many epochs of patience for early stopping?").answered
+
+
 def test_a_low_scoring_paraphrase_far_ahead_of_the_rest_is_answered(bot):
     # cosine 0.32, under the 0.36 floor for meaning alone, but 0.26 ahead of the next entry
     answer = bot.ask("i keep making new columns from raw timestamps to help my model, what is that called")
