@@ -6,6 +6,8 @@ import html
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .chunk import split_sentences
 from .query import points_back
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
@@ -45,7 +47,7 @@ class Policy:
     clear_margin: float = 0.25  # ... by this much fused score
     min_dense_named: float = 0.20  # answer a question naming an entry at or above this
     sure_name: float = 0.85  # a name matched this well (1.0 exact) is enough on its own
-    asked_vouch: float = 0.60  # an entry with an example question this close (cosine) is as sure as a named one
+    asked_vouch: float = 0.50  # an entry with an example question this close (cosine) is as sure as a named one
     asked_clear: float = 0.50  # ... and one this close counts as meaning for the lead rule (min_dense_clear)
     asked_sure: float = 0.85  # an example question this close is the question: its entry answers
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
@@ -56,6 +58,8 @@ class Policy:
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
     min_dense_nearest: float = 0.15  # a refusal offers nearest terms only from this cosine up
+    min_domain: float = 0.14  # a question farther than this (cosine) from the glossary's centre is about something else ...
+    remote_asked: float = 0.60  # ... unless an example question of its best entry is this close
     max_citations: int = 3
     max_quotes: int = 2
     quote_margin: float = 0.08
@@ -79,10 +83,23 @@ def _footnote(entries: list[Entry], quotes: list[list[str]]) -> str:
     return "\n\n† *Words in italics complete a sentence the source page cut short; written by course staff.*" if marked else ""
 
 
+def centre(retriever: Retriever, sample: int = 20000) -> np.ndarray:
+    """The unit mean of the index's vectors (sentences, whole entries, example questions): where
+    the glossary's subject lies. Past `sample` chunks, the mean of a fixed random sample."""
+    count = len(retriever.index.chunks)
+    positions = np.arange(count)
+    if count > sample:
+        positions = np.sort(np.random.default_rng(0).choice(count, sample, replace=False))
+    mean = retriever.index.vectors_for(positions.tolist()).astype(np.float64).mean(axis=0) if count else np.zeros(1)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm > 0 else mean.astype(np.float32)
+
+
 class Composer:
     def __init__(self, retriever: Retriever, policy: Policy | None = None):
         self.retriever = retriever
         self.policy = policy or Policy()
+        self.centre = centre(retriever)
 
     # --- quoting -----------------------------------------------------------------------------
 
@@ -228,6 +245,8 @@ class Composer:
         clear = ((top.dense >= policy.min_dense_clear or top.asked >= policy.asked_clear)
                  and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin))
         confident = top.dense >= policy.min_dense or clear or asked_before or (vouched and top.dense >= policy.min_dense_named)
+        if confident and not asked_before and reading is None and self._remote(vector, words, mentions, top):
+            confident = False  # "what's the high school dropout rate in the us": about something else
         chosen = asked_before  # by an example question or the conversation: no "did you mean" then
         if (context_first or not confident) and context:
             inside = next((item for item in ranked if item.entry in context), None)
@@ -291,6 +310,19 @@ class Composer:
                 if all(i in named or not is_content_word(words[i]) or self.retriever.names.known_word(words[i]) for i in tail):
                     return " ".join(words[m.start : m.end])
         return subject
+
+    def _remote(self, vector, words: list[str], mentions: list[Mention], top: EntryEvidence) -> bool:
+        """Whether a question that says more than a name is far from everything the glossary is
+        about, whatever one word of it names ("what's the high school dropout rate", "how do i
+        update the linux kernel"): its cosine with the glossary's centre is below `min_domain`.
+        Not when a name in it is misspelt (the vector of a typo says little), nor when one of the
+        entry's example questions is close to it."""
+        if vector is None or self.centre.shape != np.shape(vector) or float(self.centre @ vector) >= self.policy.min_domain:
+            return False
+        if any(m.score < 1.0 or len(m.text.replace(" ", "")) <= 4 for m in mentions) or top.asked >= self.policy.remote_asked:
+            return False
+        named = {i for m in mentions for i in range(m.start, m.end)}
+        return len(content_words([w for i, w in enumerate(words) if i not in named])) >= 2
 
     def _worded(self, words: list[str], entry: int) -> bool:
         """Whether the question is told in the entry's own words: "how do i find the directions of

@@ -68,7 +68,7 @@ _SIBLING = re.compile(
 # and the yes/no "is X ...?", "does X ...?".
 _ASKED_ABOUT = re.compile(
     r"^" + _FILLERS + r"(?:(?:how|why)\s+(?:does|do|is|are|did|was|were)|what\s+(?:does|do)|is|are|does|do)\s+"
-    r"(?:(?:a|an|the|this|that|these|those)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
+    r"(?:(?:a|an|the|this|that|these|those|every|each|all|any|some|such|both)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
 )
 # Who is asking or doing, not what is asked about ("why do researchers hold out a validation set").
 _PEOPLE = frozenset("people researchers students engineers practitioners scientists experts folks companies teams anyone "
@@ -111,6 +111,9 @@ def clean(raw: str | bytes | None) -> Question:
     return Question(text, note)
 
 
+# A subject that is only a word for a name ("the name", "the general term for ...", after the
+# qualifier went): the question asks what something is called.
+_A_NAME = re.compile(r"^(?:(?:general|umbrella|technical|proper|official|correct|right|actual|usual)\s+)?(?:name|term|word)s?$")
 _CLAUSE = re.compile(r"[,;:.!?]\s+|\s+[-–—]+\s+")
 _POINTERS = frozenset("that it this those these they them".split())
 
@@ -135,6 +138,8 @@ def _subject(text: str) -> str | None:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
     subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"‘’“”")
+    if _A_NAME.match(subject):
+        return None  # "what's the name for ML that stacks layers": asks for a name, not what "name" is
     return subject or None
 
 
