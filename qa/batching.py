@@ -2,8 +2,9 @@
 
 `answer_all` is the one safe way to answer a batch (a failure is answered question by question,
 never raised). `Batcher` serves concurrent callers of an asyncio server: while one batch is being
-answered, new questions wait, and the next batch takes all of them (up to `max_size`), so a busy
-server makes one model call for many questions and an idle one answers at once, with no timer."""
+answered, new questions wait, and the next batch takes all of them (up to `max_size`; as soon as
+`AHEAD` wait, so that its encoding overlaps the ranking of the one before), so a busy server
+makes one model call for many questions and an idle one answers at once, with no timer."""
 from __future__ import annotations
 
 import asyncio
@@ -41,11 +42,15 @@ def answer_all(bot: Bot, questions: list[Any], histories: list[Any] | None = Non
 
 
 class Batcher:
-    """Collects questions from concurrent coroutines and answers them in batches, one batch at a
-    time, in a worker thread (the event loop stays free to accept more). At most `max_waiting`
-    questions wait; beyond that `ask` raises BusyError at once rather than queueing without end.
+    """Collects questions from concurrent coroutines and answers them in batches, in worker
+    threads (the event loop stays free to accept more), two stages at a time: while one batch is
+    ranked (Python, one core), the next one's vectors are made (the model, on the cores the
+    ranking leaves). At most `max_waiting` questions wait; beyond that `ask` raises BusyError at
+    once rather than queueing without end.
     `on_answers`, if given, gets each batch's answers after its callers have them (the app logs
     refusals for the staff there), in a worker thread; its failures are logged, never raised."""
+
+    AHEAD = 8  # this many waiting questions are worth encoding while another batch is ranked
 
     def __init__(self, bot: Bot, max_size: int = 32, max_waiting: int = 1024,
                  on_answers: Callable[[list[Answer]], None] | None = None):
@@ -59,6 +64,7 @@ class Batcher:
         self.on_answers = on_answers  # called with each batch's answers in a worker thread, once they are out
         self._waiting: list[tuple[Any, Any, asyncio.Future]] = []
         self._task: asyncio.Task | None = None  # kept: the loop holds only a weak reference
+        self._enough = asyncio.Event()
         self.batches = 0  # how many model calls answered the questions so far
 
     async def ask(self, question: Any, history: Any = None) -> Answer:
@@ -66,6 +72,8 @@ class Batcher:
             raise BusyError(f"{len(self._waiting)} questions are waiting already; try again in a moment")
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((question, history, future))
+        if len(self._waiting) >= self.AHEAD:
+            self._enough.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain())
         return await future
@@ -75,6 +83,22 @@ class Batcher:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
+    async def _hand_out(self, batch: list, task: asyncio.Task) -> None:
+        try:
+            answers = await task
+        except Exception:  # no thread to run it (the server is stopping): answer, never hang
+            log.exception("cannot answer a batch")
+            answers = [internal_error(q) for q, _, _ in batch]
+        self.batches += 1
+        for (_, _, future), answer in zip(batch, answers):
+            if not future.done():  # the caller may have gone away
+                future.set_result(answer)
+        if self.on_answers is not None:  # after the callers have their answers
+            try:
+                await asyncio.to_thread(self._after, answers)
+            except Exception:  # no thread to run it (the server is stopping)
+                log.exception("cannot hand a batch's answers on")
+
     def _after(self, answers: list[Answer]) -> None:
         try:
             self.on_answers(answers)
@@ -82,28 +106,37 @@ class Batcher:
             log.exception("on_answers failed")
 
     async def _drain(self) -> None:
+        """Take a batch, make its vectors (`Bot.prefetch`), hand out the answers of the batch
+        ranked meanwhile, then rank this one (`answer_all`, which finds the vectors made)."""
         batch: list = []
+        ranking: tuple[list, asyncio.Task] | None = None
         try:
-            while self._waiting:
+            while self._waiting or ranking is not None:
+                if ranking is not None and len(self._waiting) < self.AHEAD:
+                    # Encode ahead only a batch worth it: wait for enough questions, or for the
+                    # batch being ranked to finish (then take whatever is waiting).
+                    self._enough.clear()
+                    enough = asyncio.ensure_future(self._enough.wait())
+                    await asyncio.wait([ranking[1], enough], return_when=asyncio.FIRST_COMPLETED)
+                    enough.cancel()
                 batch, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
-                questions, histories = [q for q, _, _ in batch], [h for _, h, _ in batch]
-                try:
-                    answers = await asyncio.to_thread(answer_all, self.bot, questions, histories)
-                except Exception:  # no thread to run it (the server is stopping): answer, never hang
-                    log.exception("cannot answer a batch")
-                    answers = [internal_error(q) for q in questions]
-                self.batches += 1
-                for (_, _, future), answer in zip(batch, answers):
-                    if not future.done():  # the caller may have gone away
-                        future.set_result(answer)
-                batch = []
-                if self.on_answers is not None:  # after the callers have their answers
-                    try:
-                        await asyncio.to_thread(self._after, answers)
-                    except Exception:  # no thread to run it (the server is stopping)
-                        log.exception("cannot hand a batch's answers on")
+                if batch:
+                    try:  # vectors only: ask_many finds them remembered, and makes any missing itself
+                        await asyncio.to_thread(self.bot.prefetch, [q for q, _, _ in batch])
+                    except Exception:
+                        log.exception("cannot encode a batch ahead; it is encoded when answered")
+                if ranking is not None:
+                    await self._hand_out(*ranking)
+                    ranking = None
+                if batch:
+                    questions, histories = [q for q, _, _ in batch], [h for _, h, _ in batch]
+                    ranking = (batch, asyncio.create_task(asyncio.to_thread(answer_all, self.bot, questions, histories)))
+                    batch = []
         finally:
             # Cancelled (the server is stopping): release every caller still waiting.
+            if ranking is not None:
+                ranking[1].cancel()
+                batch = batch + ranking[0]
             for _, _, future in batch + self._waiting:
                 if not future.done():
                     future.cancel()

@@ -185,6 +185,11 @@ class Bot:
                     self._cache.popitem(last=False)
         return found
 
+    def prefetch(self, questions: list[Any]) -> None:
+        """Make, ahead of asking, the vectors these questions need as they stand: `ask_many` then
+        finds them remembered (the app's batcher encodes one batch while it ranks another)."""
+        self._warm([c.text for c in map(clean, questions) if any(ch.isalnum() for ch in c.text)])
+
     def ask(self, question: str | bytes | None, history: Iterable[Any] | None = None) -> Answer:
         """Answer one question, reading it in the light of earlier questions of the conversation."""
         return self.ask_many([question], [history])[0]

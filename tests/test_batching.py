@@ -136,3 +136,57 @@ def test_each_batch_is_handed_to_on_answers_once_and_a_failing_hook_costs_no_ans
     assert [a.question for a in answers] == questions and all(a.error is None for a in answers)
     assert sorted(q for batch in seen for q in batch) == sorted(questions)
     assert len(seen) == batcher.batches == 2
+
+
+def test_the_next_batch_is_encoded_while_one_is_ranked(bot, monkeypatch):
+    import threading
+
+    order: list[tuple[str, int]] = []
+    second_encoding = threading.Event()
+    real_prefetch, real_ask_many = bot.prefetch, bot.ask_many
+
+    def prefetch(questions):
+        order.append(("encode", len(questions)))
+        if len(questions) > 1:
+            second_encoding.set()
+        real_prefetch(questions)
+
+    def ask_many(questions, histories=None):
+        if len(questions) == 1:  # the first batch: still being ranked when the next one arrives
+            second_encoding.wait(10)
+        answers = real_ask_many(questions, histories)
+        order.append(("ranked", len(questions)))
+        return answers
+
+    monkeypatch.setattr(bot, "prefetch", prefetch)
+    monkeypatch.setattr(bot, "ask_many", ask_many)
+    batcher = Batcher(bot)
+
+    async def scenario():
+        first = asyncio.ensure_future(batcher.ask("what is dropout?"))
+        for _ in range(1000):  # until the first batch is on its way (10 s at most)
+            if ("encode", 1) in order:
+                break
+            await asyncio.sleep(0.01)
+        rest = [batcher.ask(q) for q in ["what is a kernel?"] * Batcher.AHEAD]
+        return await asyncio.wait_for(asyncio.gather(first, *rest), timeout=30)
+
+    answers = asyncio.run(scenario())
+    assert order.index(("encode", Batcher.AHEAD)) < order.index(("ranked", 1))  # overlapped, not one after the other
+    assert answers[0].citations[0].term == "Dropout" and all(a.citations[0].term == "Kernel" for a in answers[1:])
+    assert batcher.batches == 2
+
+
+def test_a_failed_encoding_ahead_costs_no_answer(bot, monkeypatch):
+    def broken(questions):
+        raise RuntimeError("model failed")
+
+    monkeypatch.setattr(bot, "prefetch", broken)
+    batcher = Batcher(bot)
+
+    async def everyone():
+        return await asyncio.gather(*(batcher.ask(q) for q in QUESTIONS[:4]))
+
+    answers = asyncio.run(everyone())
+    assert [a.question for a in answers] == [bot.ask(q).question for q in QUESTIONS[:4]]
+    assert answers[0].citations[0].term == "Overfitting" and all(a.error is None for a in answers)
