@@ -282,19 +282,17 @@ class Retriever:
         self.names = NameTable(entries)
         position = {entry.id: i for i, entry in enumerate(entries)}
         self.chunk_entry = np.array([position[c.entry_id] for c in index.chunks], dtype=np.int64)
-        self.entry_chunks: dict[int, list[int]] = {}  # every chunk of the entry
         self.sentence_chunks: dict[int, list[int]] = {}
         self.asked_chunks: dict[int, list[int]] = {}  # its example questions
         self.whole_chunk: dict[int, int] = {}  # its whole-entry chunk
         for chunk_position, (chunk, entry_position) in enumerate(zip(index.chunks, self.chunk_entry)):
-            self.entry_chunks.setdefault(int(entry_position), []).append(chunk_position)
             if chunk.kind == "sentence":
                 self.sentence_chunks.setdefault(int(entry_position), []).append(chunk_position)
             elif chunk.kind == "asked":
                 self.asked_chunks.setdefault(int(entry_position), []).append(chunk_position)
             else:
                 self.whole_chunk[int(entry_position)] = chunk_position
-        # The same as arrays, for `_dense`: chunk positions grouped by entry (entry e's are
+        # For `_dense`: chunk positions grouped by entry (entry e's are
         # _by_entry[_start[e]:_start[e + 1]], in chunk order), and each chunk's kind.
         self._by_entry = np.argsort(self.chunk_entry, kind="stable")
         self._start = np.searchsorted(self.chunk_entry[self._by_entry], np.arange(len(entries) + 1))
