@@ -90,6 +90,11 @@ def small_talk(text: str) -> str | None:
     return None
 
 
+def has_words(text: str) -> bool:
+    """Whether cleaning left anything to look up (a letter or a digit)."""
+    return any(ch.isalnum() for ch in text)
+
+
 def no_words(raw: Any) -> str:
     """What to say when cleaning left no word to look up."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw if isinstance(raw, str) else ""
@@ -188,7 +193,8 @@ class Bot:
     def prefetch(self, questions: list[Any]) -> None:
         """Make, ahead of asking, the vectors these questions need as they stand: `ask_many` then
         finds them remembered (the app's batcher encodes one batch while it ranks another)."""
-        self._warm([c.text for c in map(clean, questions) if any(ch.isalnum() for ch in c.text)])
+        texts = [c.text for c in map(clean, questions)]
+        self._warm([t for t in texts if has_words(t) and small_talk(t) is None])
 
     def ask(self, question: str | bytes | None, history: Iterable[Any] | None = None) -> Answer:
         """Answer one question, reading it in the light of earlier questions of the conversation."""
@@ -202,10 +208,10 @@ class Bot:
             raise ValueError(f"{len(questions)} questions but {len(histories)} histories")
         cleaned = [clean(q) for q in questions]
         earlier = [[clean(t).text for t in user_questions(h)[-HISTORY_TURNS:]] for h in histories]
-        usable = [any(ch.isalnum() for ch in c.text) for c in cleaned]
+        usable = [has_words(c.text) for c in cleaned]
         chat = [small_talk(c.text) if ok else None for c, ok in zip(cleaned, usable)]
         usable = [ok and said is None for ok, said in zip(usable, chat)]
-        self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if any(ch.isalnum() for ch in t)])
+        self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if has_words(t)])
         topics = [self._topic(e) if ok else None for e, ok in zip(earlier, usable)]
         readings = [self._read(c.text, t) if ok else None for c, t, ok in zip(cleaned, topics, usable)]
         vectors = self._warm([r.query for r in readings if r is not None])
@@ -227,7 +233,7 @@ class Bot:
         """The entry the conversation is about: the first cited entry of the last answered turn."""
         topic = None
         for text in earlier:
-            if not any(ch.isalnum() for ch in text):
+            if not has_words(text):
                 continue
             reading = self._read(text, topic)
             answer = self._answer(reading, self.encode(reading.query), topic)
