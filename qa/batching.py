@@ -117,8 +117,10 @@ class Batcher:
                     # batch being ranked to finish (then take whatever is waiting).
                     self._enough.clear()
                     enough = asyncio.ensure_future(self._enough.wait())
-                    await asyncio.wait([ranking[1], enough], return_when=asyncio.FIRST_COMPLETED)
-                    enough.cancel()
+                    try:
+                        await asyncio.wait([ranking[1], enough], return_when=asyncio.FIRST_COMPLETED)
+                    finally:  # also when the server stops meanwhile
+                        enough.cancel()
                 batch, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
                 if batch:
                     try:  # vectors only: ask_many finds them remembered, and makes any missing itself
