@@ -158,7 +158,7 @@ class NameTable:
                             position = self.exact.get(_squash(gram))
                         score = 1.0
                     else:
-                        if gram_words[0] in STOPWORDS or gram_words[-1] in STOPWORDS:
+                        if any(w in STOPWORDS for w in gram_words):  # a typo slips letters, not words: "dropout on later" is no "dropout layer"
                             continue
                         if strange[start + n] == strange[start]:
                             continue

@@ -52,3 +52,15 @@ def test_ranked_evidence_keeps_each_candidates_chunk_cosines(bot):
     for item in ranked:
         for p in bot.retriever.sentence_chunks[item.entry]:
             assert item.chunk_scores[p] == pytest.approx(float(bot.retriever.index.vectors_for([p])[0] @ vector), abs=1e-6)
+
+
+def test_a_typo_slips_letters_not_words(bot):
+    """A span with a stopword in it is no typo of a name: "dropout on later layers" names Dropout
+    exactly, not "dropout layer" misspelt; a misspelt name still matches as one."""
+    from qa.retrieve import tokens
+
+    names = bot.retriever.names
+    found = names.mentions(tokens("dropout on later layers"))
+    assert [(m.text, bot.entries[m.entry].term, m.score) for m in found] == [("dropout", "Dropout", 1.0)]
+    found = names.mentions(tokens("recurent neural net"))
+    assert [bot.entries[m.entry].term for m in found] == ["Recurrent Neural Network (RNN)"] and found[0].score < 1.0
