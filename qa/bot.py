@@ -28,6 +28,8 @@ from .types import Answer
 
 log = logging.getLogger("qa")
 HISTORY_TURNS = 3  # how many earlier questions a follow-up can lean on
+_FRAME_WORDS = frozenset({"one", "ones", "called"})  # "the one that judges", "what's it called": no subject of their own
+_MOST_UNUSED = 4  # a vague follow-up says at most this many things its topic's entries never do
 
 
 def build(settings: Settings, embedder: Embedder | None = None, corpus: Corpus | None = None, progress: bool = False) -> index_mod.VectorIndex:
@@ -277,9 +279,28 @@ class Bot:
         if near and not answer.answered:
             about = Reading(reading.text, substitute(reading.text, self.entries[topic].term), reading.words, reading.mentions)
             second = self._respond(about, vector, near)
+            if not second.answered and self._leans_on(reading, vector, near):
+                second = self._respond(about, self.encode(about.rewritten), near)  # the question as read, topic and all
             if second.answered:
                 answer = second
         return answer
+
+    def _leans_on(self, reading: "Reading", vector: np.ndarray, near: set[int]) -> bool:
+        """Whether a question too vague to answer alone ("why would I bother?", "how do i fix
+        that then?", "whats the improved version with gates called" after RNN) may be read with
+        the conversation's topic in it: it asks what no short thing of its own is ("what is test
+        set" does), and its few words that the topic's entries never use are no other entry's
+        either ("which half creates the images" after overfitting: GAN's "images")."""
+        subject = define_subject(reading.text)
+        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject):
+            return False
+        said = [w for w in content_words(reading.words) if len(w) > 2 and w not in _FRAME_WORDS]
+        unused = [w for w in said if not any(self.retriever.uses(e, w) for e in near)]
+        if len(unused) > _MOST_UNUSED or any(w in self.retriever.names.vocabulary for w in unused):
+            return False
+        # Saying more than one thing, it must be about the glossary's subject at all ("instead of
+        # that, what's a good pizza place" is not; see `Composer._remote`).
+        return len(said) <= 1 or float(self.composer.centre @ vector) >= self.composer.policy.min_domain
 
     def _context(self, reading: "Reading", topic: int | None) -> set[int]:
         """Entries a question may be about because of the conversation: the topic and the entries
