@@ -189,7 +189,7 @@ class _OpenVinoBackend:
         Widths are rounded up to a multiple of 4 tokens; rows are never padded (a batch of
         questions makes requests of 1 to 8 rows). Every new shape costs OpenVINO memory: with
         free widths a server's memory grew 13% from 500 to 5,500 mixed batches; the kernels kept
-        are capped (SHAPES_KEPT) and tests/test_load.py holds the growth under 10%."""
+        are capped (SHAPES_KEPT) and tests/test_load.py checks that the growth levels off."""
         encodings = self.tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
         for start, size in zip(np.cumsum([0, *sizes]), sizes):

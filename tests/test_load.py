@@ -1,8 +1,12 @@
 """A bounded load run against the real app (`python app.py`) on 127.0.0.1, through the raw HTTP API.
 
 50 client threads x 20 questions each (zero errors, every answer cited; p50/p99 latency printed and
-written to test-artifacts/load.json), then 4,000 more from 16 threads; the app's resident memory
-after 5,000 questions must stay within 10% of what it was after the first 500."""
+written to test-artifacts/load.json), then 4,000 more from 16 threads in two halves. Memory is read
+after 500, 3,000 and 5,000 questions, nothing in flight. A leak keeps growing; caches that fill to
+their caps (question vectors, OpenVINO's kernels for each input shape, up to 100 a compilation)
+level off. So the last 2,000 questions may add at most 5% of the memory after 500 (a leak at the
+rate of questions 500-3,000, 48-51 MiB, would add 6-6.4%), and all 4,500 at most 15% (measured on
+one machine: 8.8-11.3% in all, 1.5-3.2% in the last 2,000)."""
 from __future__ import annotations
 
 import json
@@ -24,7 +28,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 60  # seconds, per HTTP call
 PHASE_BUDGET = 150  # seconds: no phase may run longer than this
-MEMORY_SLACK = 0.10
+MEMORY_SLACK = 0.15  # of the memory after 500 questions, over the next 4,500
+LATE_SLACK = 0.05  # ... over the last 2,000: a leak keeps growing, caches level off
 
 
 def ask(url: str, question: str) -> dict:
@@ -179,31 +184,37 @@ def test_load_fifty_users_then_five_thousand_questions_without_errors_or_leaks(a
     phase1_errors = list(clients.errors)
     phase1_done = clients.done
 
-    # Phase 2: the remaining 4,000 from 16 threads, new questions all the way.
+    # Phase 2: the remaining 4,000 from 16 threads, new questions all the way, in two halves with
+    # memory read after each (nothing in flight).
     more_threads, total = 16, 5000
     remaining = total - phase1_done
     questions = question_stream(2, remaining, terms)
-    per_thread = [questions[i::more_threads] for i in range(more_threads)]
     clients2 = Clients(app.url)
     started = time.perf_counter()
     deadline = time.monotonic() + PHASE_BUDGET
-    join(clients2.run(per_thread, deadline), deadline)
-    phase2 = time.perf_counter() - started
-    time.sleep(1.0)
-    rss_5000 = rss_kib(app.proc.pid)
+    rss_after = []
+    for part in (questions[: remaining // 2], questions[remaining // 2 :]):
+        join(clients2.run([part[i::more_threads] for i in range(more_threads)], deadline), deadline)
+        time.sleep(1.0)
+        rss_after.append(rss_kib(app.proc.pid))
+    phase2 = time.perf_counter() - started - 2.0
+    rss_3000, rss_5000 = rss_after
     report["phase2"] = {
         "threads": more_threads, "questions": clients2.done, "errors": len(clients2.errors), "seconds": round(phase2, 2),
         "questions_per_second": round(clients2.done / phase2, 1),
         "p50_seconds": round(percentile(clients2.latencies, 50), 4), "p99_seconds": round(percentile(clients2.latencies, 99), 4),
     }
     growth = (rss_5000 - rss_500) / rss_500
-    report["memory_kib"] = {"at_start": rss_start, "after_500": rss_500, "after_5000": rss_5000,
-                            "growth_500_to_5000": round(growth, 4), "allowed": MEMORY_SLACK}
+    late = (rss_5000 - rss_3000) / rss_500
+    report["memory_kib"] = {"at_start": rss_start, "after_500": rss_500, "after_3000": rss_3000, "after_5000": rss_5000,
+                            "growth_500_to_5000": round(growth, 4), "growth_3000_to_5000": round(late, 4),
+                            "allowed": MEMORY_SLACK, "allowed_late": LATE_SLACK}
     report["questions_total"] = phase1_done + clients2.done
     print(f"phase 2: {clients2.done} questions from {more_threads} threads in {phase2:.1f} s "
           f"({clients2.done / phase2:.0f}/s); errors {len(clients2.errors)}")
-    print(f"memory (VmRSS): start {rss_start / 1024:.0f} MiB, after 500 {rss_500 / 1024:.0f} MiB, "
-          f"after {phase1_done + clients2.done} {rss_5000 / 1024:.0f} MiB ({growth:+.1%})")
+    print(f"memory (VmRSS): start {rss_start / 1024:.0f} MiB, after 500 {rss_500 / 1024:.0f} MiB, after 3000 "
+          f"{rss_3000 / 1024:.0f} MiB, after {phase1_done + clients2.done} {rss_5000 / 1024:.0f} MiB ({growth:+.1%}; "
+          f"last 2,000 {late:+.1%})")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "load.json").write_text(json.dumps(report, indent=2) + "\n")
 
@@ -213,6 +224,9 @@ def test_load_fifty_users_then_five_thousand_questions_without_errors_or_leaks(a
     assert phase1_done + clients2.done == total
     assert app.proc.poll() is None, "the app died under load"
     assert "Traceback" not in app.log(), app.log()[-3000:]
+    assert rss_5000 - rss_3000 <= rss_500 * LATE_SLACK, (
+        f"memory still grew {late:.1%} (of {rss_500} KiB) over the last 2,000 questions, to {rss_5000} KiB (allowed {LATE_SLACK:.0%})"
+    )
     assert rss_5000 <= rss_500 * (1 + MEMORY_SLACK), (
         f"memory grew {growth:.1%} from {rss_500} KiB after 500 questions to {rss_5000} KiB after 5,000 (allowed {MEMORY_SLACK:.0%})"
     )
