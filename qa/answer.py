@@ -189,7 +189,7 @@ class Composer:
         if len(named) == 1 and wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
             if sure(mentions[0]):
-                return self._define(question, reading, by_entry[named[0]])
+                return self.define(question, reading, by_entry[named[0]])
 
         if subject is None and closing is not None:
             subject = self._closing(closing, words, mentions, ranked)
@@ -207,7 +207,7 @@ class Composer:
                      and not any(m.text.split().count(w) for m in covering)
                      and not (i >= after and w in self.retriever.names.name_words)]
             if covering and not extra and sure(covering[0]):
-                return self._define(question, reading, by_entry[covering[0].entry])
+                return self.define(question, reading, by_entry[covering[0].entry])
             if (not in_subject or extra) and len(subject_words) <= 4:
                 places = self.retriever.mentioned_in(subject)
                 if places:
@@ -368,7 +368,7 @@ class Composer:
             suggestions=[e.term for e in entries[:2]] if unsure else [],
         )
 
-    def _define(self, question, reading, item) -> Answer:
+    def define(self, question, reading, item) -> Answer:
         entry = self.retriever.entries[item.entry]
         quotes = [entry.definition]
         see_also = ", ".join(f"**{_escape(term)}**" for term in entry.see_also)

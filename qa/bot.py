@@ -17,12 +17,12 @@ from .answer import Composer, Policy, content_words
 from .chunk import chunk_entries
 from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
-from .ingest import Corpus, load_corpus
+from .ingest import Corpus, load_corpus, normalize_name
 from .query import (
     asked_about, asks_for_means, asks_for_sibling, clean, closing_subject, continues, define_subject, has_compare_cue,
     has_personal_pronoun, has_pronoun, is_elliptical, substitute,
 )
-from .retrieve import Retriever, Weights, tokens
+from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
 from .types import Answer
 
@@ -30,6 +30,13 @@ log = logging.getLogger("qa")
 HISTORY_TURNS = 3  # how many earlier questions a follow-up can lean on
 _FRAME_WORDS = frozenset({"one", "ones", "called"})  # "the one that judges", "what's it called": no subject of their own
 _MOST_UNUSED = 4  # a vague follow-up says at most this many things its topic's entries never do
+_OPPOSITE = re.compile(r"(?i)\b(?:opposite|contrary|reverse)\b")
+_PREFIX = re.compile(r"^(?:over|under|un|non|semi)-?")
+
+
+def _unprefixed(term: str) -> str:
+    """A name without an opposing prefix on its first word: "underfitting" and "overfitting" -> "fitting"."""
+    return _PREFIX.sub("", normalize_name(term), count=1)
 
 
 def build(settings: Settings, embedder: Embedder | None = None, corpus: Corpus | None = None, progress: bool = False) -> index_mod.VectorIndex:
@@ -269,7 +276,13 @@ class Bot:
         near = self._context(reading, topic)  # empty without a topic
         if near and asks_for_sibling(reading.text) and near - {topic}:
             # "ok and the one where the models are trained one after another?" after bagging: the
-            # best of the entries the glossary relates to the topic, other than the topic itself.
+            # best of the entries the glossary relates to the topic, other than the topic itself;
+            # "the opposite problem?" after overfitting: the one whose name is the topic's with
+            # another prefix, if one is.
+            opposite = self._opposite(reading.text, topic, near)
+            if len(opposite) == 1:  # the names say it: no need for the question's meaning to
+                item = EntryEvidence(next(iter(opposite)), name=1.0)
+                return self.composer.define(reading.text, f"{reading.text.rstrip(' ?')} (the opposite of {self.entries[topic].term})?", item)
             other = Reading(reading.text, f"{reading.text.rstrip(' ?')} (other than {self.entries[topic].term})?",
                             reading.words, reading.mentions)
             answer = self._respond(other, vector, near - {topic}, first=True)
@@ -284,6 +297,15 @@ class Bot:
             if second.answered:
                 answer = second
         return answer
+
+    def _opposite(self, text: str, topic: int, near: set[int]) -> set[int]:
+        """For a question asking for the opposite ("and the opposite problem?" after overfitting),
+        the related entries whose name is the topic's with an opposing prefix (Overfitting and
+        Underfitting, Supervised and Unsupervised Learning); else none."""
+        if not _OPPOSITE.search(text):
+            return set()
+        stem = _unprefixed(self.entries[topic].term)
+        return {e for e in near - {topic} if _unprefixed(self.entries[e].term) == stem}
 
     def _leans_on(self, reading: "Reading", vector: np.ndarray, near: set[int]) -> bool:
         """Whether a question too vague to answer alone ("why would I bother?", "how do i fix

@@ -87,6 +87,8 @@ class NameTable:
                 self.exact.setdefault(squashed, position)
                 if len(squashed) >= 4:
                     buckets.setdefault((squashed[:2], len(squashed)), {}).setdefault(squashed, position)
+                if len(squashed) >= 6:  # the second letter dropped: "herarchical clustring"
+                    buckets.setdefault((squashed[0] + squashed[2], len(squashed)), {}).setdefault(squashed, position)
                 if len(squashed) >= 10:
                     buckets.setdefault((squashed[:3], len(squashed)), {}).setdefault(squashed, position)
         for initials, owners in initialisms.items():
@@ -201,7 +203,8 @@ class NameTable:
         reach = len(squashed) // 3 if len(squashed) >= 10 else 2
         best: tuple[float, int] | None = None
         # Near lengths: names starting with the same two letters, or with the first and third
-        # (the second letter swapped or slipped in: "ltsm", "lsstm" for "lstm").
+        # (the second letter swapped or slipped in: "ltsm", "lsstm" for "lstm"; names of six
+        # letters or more are also filed under their first and third, for a dropped second).
         heads = dict.fromkeys([squashed[:2], squashed[0] + squashed[2]])
         for length in range(len(squashed) - reach, len(squashed) + reach + 1):
             near = abs(length - len(squashed)) <= 2

@@ -403,8 +403,6 @@ def test_how_a_thing_only_named_in_passing_works_is_refused_with_a_pointer(bot):
 
 @pytest.mark.parametrize("history, question, first", [
     (["explain bagging"], "ok and the one where each model learns from the previous one's mistakes?", "Boosting"),
-    (["what is supervised learning"], "and the opposite, with no labels at all?", "Unsupervised Learning"),
-    (["what is supervised learning?"], "and what about the opposite, with no labels?", "Unsupervised Learning"),  # no subject "opposite"
     (["what is a cnn"], "what would you use for sequences of words instead?", "Recurrent Neural Network (RNN)"),
 ])
 def test_a_follow_up_asking_for_another_entry_gets_one_the_glossary_relates_to_the_topic(bot, history, question, first):
@@ -483,3 +481,20 @@ def assert_quotes_are_exact_in(answer: Answer, text: str) -> None:
         assert citation.quotes
         for quote in citation.quotes:
             assert quote in text, quote
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is overfitting"], "ok whats the opposite problem called", "Underfitting"),
+    (["what is supervised learning"], "and the opposite one?", "Unsupervised Learning"),
+    (["what is supervised learning"], "and the opposite, with no labels at all?", "Unsupervised Learning"),
+    (["what is supervised learning?"], "and what about the opposite, with no labels?", "Unsupervised Learning"),  # no subject "opposite"
+])
+def test_the_opposite_of_the_topic_is_the_related_entry_named_with_the_opposing_prefix(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer) == [first]
+    assert answer.reading.endswith(f"(the opposite of {bot.ask(history[0]).citations[0].term})?")
+
+
+def test_the_opposite_of_a_topic_with_no_such_name_is_found_by_meaning(bot):
+    answer = bot.ask("and the opposite?", ["what is bagging"])  # no "un-bagging": the usual sibling rule
+    assert answer.reading is None or "(the opposite of" not in answer.reading

@@ -64,3 +64,11 @@ def test_a_typo_slips_letters_not_words(bot):
     assert [(m.text, bot.entries[m.entry].term, m.score) for m in found] == [("dropout", "Dropout", 1.0)]
     found = names.mentions(tokens("recurent neural net"))
     assert [bot.entries[m.entry].term for m in found] == ["Recurrent Neural Network (RNN)"] and found[0].score < 1.0
+
+
+@pytest.mark.parametrize("typed, term", [("herarchical clustring", "Hierarchical Clustering"), ("rgularization", "Regularization"),
+                                         ("ltsm", "Long Short-Term Memory (LSTM)"), ("dropuot", "Dropout")])
+def test_a_typo_may_drop_swap_or_slip_the_second_letter(bot, typed, term):
+    from qa.retrieve import tokens
+
+    assert [bot.entries[m.entry].term for m in bot.retriever.names.mentions(tokens(typed))] == [term]
