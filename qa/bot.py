@@ -280,7 +280,7 @@ class Bot:
             # "the opposite problem?" after overfitting: the one whose name is the topic's with
             # another prefix, if one is.
             opposite = self._opposite(reading.text, topic, near)
-            if len(opposite) == 1:  # the names say it: no need for the question's meaning to
+            if len(opposite) == 1:  # the names say which entry: the question's meaning need not
                 item = EntryEvidence(next(iter(opposite)), name=1.0)
                 return self.composer.define(reading.text, f"{reading.text.rstrip(' ?')} (the opposite of {self.entries[topic].term})?", item)
             other = Reading(reading.text, f"{reading.text.rstrip(' ?')} (other than {self.entries[topic].term})?",
