@@ -311,13 +311,18 @@ class Composer:
                     return " ".join(words[m.start : m.end])
         return subject
 
+    def in_domain(self, vector) -> bool:
+        """Whether a question's vector lies in the glossary's domain: its cosine with the centre
+        is at least `min_domain` (a vector of another shape cannot be judged: taken as in)."""
+        return self.centre.shape != np.shape(vector) or float(self.centre @ vector) >= self.policy.min_domain
+
     def _remote(self, vector, words: list[str], mentions: list[Mention], top: EntryEvidence) -> bool:
         """Whether a question that says more than a name is far from everything the glossary is
         about, whatever one word of it names ("what's the high school dropout rate", "how do i
         update the linux kernel"): its cosine with the glossary's centre is below `min_domain`.
         Not when a name in it is misspelt (the vector of a typo says little), nor when one of the
         entry's example questions is close to it."""
-        if vector is None or self.centre.shape != np.shape(vector) or float(self.centre @ vector) >= self.policy.min_domain:
+        if vector is None or self.in_domain(vector):
             return False
         if any(m.score < 1.0 or len(m.text.replace(" ", "")) <= 4 for m in mentions) or top.asked >= self.policy.remote_asked:
             return False

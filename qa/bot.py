@@ -19,8 +19,8 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus, normalize_name
 from .query import (
-    asked_about, asks_for_means, asks_for_sibling, clean, closing_subject, continues, define_subject, has_compare_cue,
-    has_personal_pronoun, has_pronoun, is_elliptical, substitute,
+    asked_about, asks_for_means, asks_for_opposite, asks_for_sibling, clean, closing_subject, continues, define_subject,
+    has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -30,7 +30,6 @@ log = logging.getLogger("qa")
 HISTORY_TURNS = 3  # how many earlier questions a follow-up can lean on
 _FRAME_WORDS = frozenset({"one", "ones", "called"})  # "the one that judges", "what's it called": no subject of their own
 _MOST_UNUSED = 4  # a vague follow-up says at most this many things its topic's entries never do
-_OPPOSITE = re.compile(r"(?i)\b(?:opposite|contrary|reverse)\b")
 _PREFIX = re.compile(r"^(?:over|under|un|non|semi)-?")
 
 
@@ -302,7 +301,7 @@ class Bot:
         """For a question asking for the opposite ("and the opposite problem?" after overfitting),
         the related entries whose name is the topic's with an opposing prefix (Overfitting and
         Underfitting, Supervised and Unsupervised Learning); else none."""
-        if not _OPPOSITE.search(text):
+        if not asks_for_opposite(text):
             return set()
         stem = _unprefixed(self.entries[topic].term)
         return {e for e in near - {topic} if _unprefixed(self.entries[e].term) == stem}
@@ -322,7 +321,7 @@ class Bot:
             return False
         # Saying more than one thing, it must be about the glossary's subject at all ("instead of
         # that, what's a good pizza place" is not; see `Composer._remote`).
-        return len(said) <= 1 or float(self.composer.centre @ vector) >= self.composer.policy.min_domain
+        return len(said) <= 1 or self.composer.in_domain(vector)
 
     def _context(self, reading: "Reading", topic: int | None) -> set[int]:
         """Entries a question may be about because of the conversation: the topic and the entries

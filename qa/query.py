@@ -173,6 +173,14 @@ def asks_for_sibling(text: str) -> bool:
     return bool(_SIBLING.search(text)) and not _CHALLENGE.search(text)
 
 
+_OPPOSITE = re.compile(r"\b(?:opposite|contrary|reverse)\b")
+
+
+def asks_for_opposite(text: str) -> bool:
+    """Whether a follow-up asks for the opposite of the topic ("ok whats the opposite problem called")."""
+    return bool(_OPPOSITE.search(text.casefold()))
+
+
 def asks_for_means(text: str) -> bool:
     return bool(_TASK.search(text.casefold()))
 
