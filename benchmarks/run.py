@@ -824,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from importlib.metadata import version
 
-        document["versions"] = {p: version(p) for p in ("faiss-cpu", "sentence-transformers", "gradio", "openvino", "torch")}
+        document["versions"] = {p: version(p) for p in ("faiss-cpu", "sentence-transformers", "gradio", "openvino", "onnxruntime", "torch")}
     except Exception:
         pass
     out.parent.mkdir(parents=True, exist_ok=True)
