@@ -19,7 +19,7 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus, normalize_name
 from .query import (
-    asked_about, asks_for_means, asks_for_opposite, asks_for_sibling, clean, closing_subject, continues, define_subject,
+    asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, clean, closing_subject, continues, define_subject,
     has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
@@ -28,7 +28,9 @@ from .types import Answer
 
 log = logging.getLogger("qa")
 HISTORY_TURNS = 3  # how many earlier questions a follow-up can lean on
-_FRAME_WORDS = frozenset({"one", "ones", "called"})  # "the one that judges", "what's it called": no subject of their own
+# "the one that judges", "what's it called", "the two parts", "how many folds", "the most common
+# one": no subject of their own
+_FRAME_WORDS = frozenset({"one", "ones", "called", "two", "three", "both", "many", "much", "most", "more", "few", "several"})
 _MOST_UNUSED = 4  # a vague follow-up says at most this many things its topic's entries never do
 _PREFIX = re.compile(r"^(?:over|under|un|non|semi)-?")
 
@@ -291,7 +293,7 @@ class Bot:
         if near and not answer.answered:
             about = Reading(reading.text, substitute(reading.text, self.entries[topic].term), reading.words, reading.mentions)
             second = self._respond(about, vector, near)
-            if not second.answered and self._leans_on(reading, vector, near):
+            if not second.answered and self._leans_on(reading, vector, topic, near):
                 second = self._respond(about, self.encode(about.rewritten), near)  # the question as read, topic and all
             if second.answered:
                 answer = second
@@ -306,22 +308,24 @@ class Bot:
         stem = _unprefixed(self.entries[topic].term)
         return {e for e in near - {topic} if _unprefixed(self.entries[e].term) == stem}
 
-    def _leans_on(self, reading: "Reading", vector: np.ndarray, near: set[int]) -> bool:
+    def _leans_on(self, reading: "Reading", vector: np.ndarray, topic: int, near: set[int]) -> bool:
         """Whether a question too vague to answer alone ("why would I bother?", "how do i fix
         that then?", "whats the improved version with gates called" after RNN) may be read with
         the conversation's topic in it: it asks what no short thing of its own is ("what is test
-        set" does), and its few words that the topic's entries never use are no other entry's
-        either ("which half creates the images" after overfitting: GAN's "images")."""
+        set" does; "what are the gates for" after LSTM asks about a part of the topic), and its
+        few words that the topic's entries never use are no other entry's either ("which half
+        creates the images" after overfitting: GAN's "images"). Saying more than one thing the
+        topic itself never says, it must be about the glossary's subject at all ("how many folds
+        is normal" after cross-validation says one: "normal")."""
         subject = define_subject(reading.text)
-        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject):
+        if subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) and not asks_about_the(reading.text):
             return False
         said = [w for w in content_words(reading.words) if len(w) > 2 and w not in _FRAME_WORDS]
         unused = [w for w in said if not any(self.retriever.uses(e, w) for e in near)]
         if len(unused) > _MOST_UNUSED or any(w in self.retriever.names.vocabulary for w in unused):
             return False
-        # Saying more than one thing, it must be about the glossary's subject at all ("instead of
-        # that, what's a good pizza place" is not; see `Composer._remote`).
-        return len(said) <= 1 or self.composer.in_domain(vector)
+        # "instead of that, what's a good pizza place" is about something else (`Composer._remote`)
+        return sum(not self.retriever.uses(topic, w) for w in said) <= 1 or self.composer.in_domain(vector)
 
     def _context(self, reading: "Reading", topic: int | None) -> set[int]:
         """Entries a question may be about because of the conversation: the topic and the entries
@@ -337,7 +341,7 @@ class Bot:
         near = {topic} | self.retriever.linked.get(topic, set()) | self.retriever.named_by.get(topic, set())
         subject = define_subject(reading.text)
         if (subject is not None and len(subject.split()) <= 4 and not has_pronoun(subject) and not asks_for_sibling(reading.text)
-                and not self._all_used(near, subject)):  # "and what about the opposite?" is no new subject
+                and not asks_about_the(reading.text) and not self._all_used(near, subject)):  # "and what about the opposite?" is no new subject
             return set()
         return near
 

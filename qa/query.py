@@ -22,14 +22,14 @@ _DEFINE = re.compile(
     r"^" + _FILLERS +
     r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
     r"what do you mean by|what is meant by|whats the meaning of|what is the meaning of|what about|how about)\s+"
-    r"(?:an? |the )?" + _NAMED_AS +
+    r"(?:an? |(?P<the>the ))?" + _NAMED_AS +
     r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for))?\s*[?.!]*$"
 )
 # "what does X mean (in this context)?", "what does X stand for", "what does X do": only with the
 # verb ("what does the second network, the one that judges, actually learn?" asks no definition).
 _DEFINE_DOES = re.compile(
     r"^" + _FILLERS + r"what (?:does|do) (?!(?:i|we|you|u|they|he|she|people|someone|anyone)\b)"  # not "what do i do?"
-    r"(?:an? |the )?" + _NAMED_AS +
+    r"(?:an? |(?P<the>the ))?" + _NAMED_AS +
     r"(?P<subject>.+?)\s+(?:means?|stands? for|do)(?:,?\s+(?:in|here|for|exactly|precisely|actually|really|again)\b.*)?\s*[?.!]*$"
 )
 # "ANN stands for what?", "so lstm means what", "what GAN stands for": a subject of a few words
@@ -41,7 +41,7 @@ _DEFINE_AFTER = re.compile(
 _DEFINE_EMBEDDED = re.compile(
     r"^" + _FILLERS + r"(?:(?:can|could) (?:you|someone|anyone) |i (?:don'?t|do not) (?:get|understand|know) |"
     r"i (?:want|need) to know |(?:please )?(?:explain|tell me|describe)(?: to me)? )+"
-    r"what (?:an? |the )?(?P<subject>.+?) (?:is|are|means|does|do|stands for)\s*[?.!]*$"
+    r"what (?:an? |(?P<the>the ))?(?P<subject>.+?) (?:is|are|means|does|do|stands for)\s*[?.!]*$"
 )
 # A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
 # machine learning", "explain overfitting in simple terms", "... like i'm 5").
@@ -121,6 +121,14 @@ _POINTERS = frozenset("that it this those these they them".split())
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
     return _subject(_QUALIFIER.sub("", " ".join(text.casefold().split())))  # "what does X mean in machine learning?"
+
+
+def asks_about_the(text: str) -> bool:
+    """Whether a definition request's subject is "the X" ("what are the gates for?", "what are
+    the two parts called?"): in a conversation, most often a part of what was being discussed."""
+    text = _QUALIFIER.sub("", " ".join(text.casefold().split()))
+    match = _DEFINE_EMBEDDED.match(text) or _DEFINE_DOES.match(text) or _DEFINE.match(text)
+    return bool(match and match.group("the"))
 
 
 def closing_subject(text: str) -> str | None:

@@ -133,6 +133,9 @@ def test_an_entry_linked_by_see_also_is_cited_when_it_bears_on_the_question(bot)
     # too vague for their own vector: read with the topic in them
     (["what is cross-validation?"], "why would I bother?", "Cross-Validation"),
     (["whats underfitting"], "how do i fix that then?", "Underfitting"),
+    # a quantity word is no subject of its own; one word the topic does not use is no new subject
+    (["what is cross validation"], "how many folds is normal?", "Cross-Validation"),
+    (["what's an activation function"], "which one is the most common nowadays?", "Activation Function"),
 ])
 def test_a_vague_question_is_answered_from_the_conversation_topic(bot, history, question, first):
     alone = bot.ask(question)
@@ -314,6 +317,39 @@ def test_that_after_a_verb_stands_for_the_topic(bot):
 ])
 def test_in_context_a_what_is_for_no_entry_is_still_refused(bot, history, question):
     assert not bot.ask(question, history).answered
+
+
+@pytest.mark.parametrize("history, question, term", [
+    (["what's an lstm"], "what are the gates for", "Long Short-Term Memory (LSTM)"),  # its example questions' gates
+    (["what is a GAN"], "what are the two parts called", "Generative Adversarial Network (GAN)"),
+    (["what is pca"], "what are the components exactly", "Principal Component Analysis (PCA)"),
+])
+def test_in_context_the_x_is_a_part_of_the_topic(bot, history, question, term):
+    """"What are the gates for?" after LSTM asks about LSTM's gates (a definite "the" pointing into
+    what was just discussed), though the question alone bears on nothing and "gates" is no word of
+    the definition's; a bare "what is test set" stays a question of its own (above)."""
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == term and term in answer.reading, answer.answer
+    assert not bot.ask(question).answered  # alone, it is too vague to answer
+
+
+@pytest.mark.parametrize("history, question", [
+    (["what's an lstm"], "what is the capital of france"),
+    (["what is dropout"], "what is the best pizza in town"),
+    (["what is a GAN"], "what are the two teams in a football match"),
+])
+def test_in_context_the_x_of_another_subject_is_still_refused(bot, history, question):
+    assert not bot.ask(question, history).answered
+
+
+def test_a_definite_subject_is_told_apart():
+    from qa.query import asks_about_the
+
+    for question in ("what are the gates for", "what's the meta model part about?", "explain what the generator does",
+                     "what does the discriminator do"):
+        assert asks_about_the(question), question
+    for question in ("what is test set", "what is a GAN", "what does RNN stand for", "how does the generator learn", "whats theano"):
+        assert not asks_about_the(question), question
 
 
 def test_hyphenated_words_and_the_asker_are_no_unknown_things(bot):
