@@ -32,6 +32,7 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 # Up to this many vectors an exact (flat) search is fast enough; above it, IVF.
 EXACT_LIMIT = 50_000
+REFINE_FACTOR = 2  # an IVF search re-scores this many times k candidates on the exact vectors
 
 
 def _versions() -> dict[str, str]:
@@ -47,17 +48,27 @@ def _versions() -> dict[str, str]:
 
 
 def choose_index(dimension: int, count: int) -> tuple[str, faiss.Index]:
-    """The index type for a corpus size: exact below EXACT_LIMIT, IVF-Flat above (trained later)."""
+    """The index type for a corpus size: exact below EXACT_LIMIT; above it IVF over 8-bit
+    scalar-quantized vectors, whose best candidates are re-scored on the exact vectors (trained
+    later). At 1M generated chunks, beside IVF over the float vectors with the same lists and
+    probes: recall@10 0.970 for both, single-query search 1.09 against 1.72 ms (the scan reads
+    a quarter of the bytes), 1,948 against 1,550 bytes a vector."""
     if count <= EXACT_LIMIT:
         return "Flat", faiss.IndexFlatIP(dimension)
     nlist = int(min(max(4 * np.sqrt(count), 256), 8192))
-    quantizer = faiss.IndexFlatIP(dimension)
-    return f"IVF{nlist},Flat", faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+    name = f"IVF{nlist},SQ8,RFlat"
+    index = faiss.index_factory(dimension, name, faiss.METRIC_INNER_PRODUCT)  # an IndexRefineFlat
+    index.k_factor = REFINE_FACTOR
+    return name, index
+
+
+def _ivf(index: faiss.Index):
+    return faiss.try_extract_index_ivf(index) if hasattr(faiss, "try_extract_index_ivf") else None
 
 
 def prepare(index: faiss.Index) -> None:
     """Search settings for an IVF index (probes), and a direct map so vectors can be read back."""
-    ivf = faiss.try_extract_index_ivf(index) if hasattr(faiss, "try_extract_index_ivf") else None
+    ivf = _ivf(index)
     if ivf is not None:
         ivf.nprobe = max(24, ivf.nlist // 128)  # recall@10 >= 0.95 from 100k to 1M chunks (benchmarks/)
         ivf.make_direct_map()
@@ -141,7 +152,7 @@ def _build_index(corpus, chunks, encode, model, dimension, index_dir: Path, reus
     index_type, index = choose_index(dimension, len(chunks))
     if not index.is_trained:
         rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(len(vectors), size=min(len(vectors), 100 * index.nlist), replace=False)]
+        sample = vectors[rng.choice(len(vectors), size=min(len(vectors), 100 * _ivf(index).nlist), replace=False)]
         index.train(sample)
     index.add(vectors)
 

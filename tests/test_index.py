@@ -205,3 +205,37 @@ def test_chunk_table_from_another_version_is_stale(fake_root, fake_embedder):
         Bot.load(make_settings(fake_root, model=fake_embedder.model, rebuild="never"), embedder=fake_embedder)
     bot = Bot.load(make_settings(fake_root, model=fake_embedder.model), embedder=fake_embedder)
     assert "Rebuilding" in bot.notices[0] and bot.ask("dropout").citations
+
+
+def test_a_large_corpus_gets_an_ivf_index_that_finds_what_exact_search_finds(tmp_path):
+    """Above EXACT_LIMIT the index is IVF over 8-bit vectors with exact re-scoring: it finds
+    nearly what exact search finds, reads every vector back exactly (a rebuild reuses them) and
+    keeps its settings through a write and a read."""
+    import faiss
+    import numpy as np
+
+    from qa.index import EXACT_LIMIT, REFINE_FACTOR, choose_index, prepare
+
+    rng = np.random.default_rng(0)
+    count, dimension = EXACT_LIMIT + 10_000, 64
+    centres = rng.standard_normal((600, dimension)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), count)] + 0.6 * rng.standard_normal((count, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    name, index = choose_index(dimension, count)
+    assert name.startswith("IVF") and name.endswith(",SQ8,RFlat"), name
+    index.train(vectors)
+    index.add(vectors)
+    faiss.write_index(index, str(tmp_path / "ivf.faiss"))
+    index = faiss.read_index(str(tmp_path / "ivf.faiss"))
+    prepare(index)
+    assert faiss.downcast_index(index).k_factor == REFINE_FACTOR
+    assert faiss.extract_index_ivf(index).nprobe >= 24
+    positions = rng.choice(count, 50, replace=False)
+    assert np.array_equal(index.reconstruct_batch(positions), vectors[positions])  # exact, not the 8-bit copy
+    queries = vectors[rng.choice(count, 100, replace=False)] + 0.1 * rng.standard_normal((100, dimension)).astype(np.float32)
+    exact = faiss.IndexFlatIP(dimension)
+    exact.add(vectors)
+    _, truth = exact.search(queries, 10)
+    _, found = index.search(queries, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])
+    assert recall >= 0.95, recall
