@@ -62,13 +62,9 @@ def choose_index(dimension: int, count: int) -> tuple[str, faiss.Index]:
     return name, index
 
 
-def _ivf(index: faiss.Index):
-    return faiss.try_extract_index_ivf(index) if hasattr(faiss, "try_extract_index_ivf") else None
-
-
 def prepare(index: faiss.Index) -> None:
     """Search settings for an IVF index (probes), and a direct map so vectors can be read back."""
-    ivf = _ivf(index)
+    ivf = faiss.try_extract_index_ivf(index)  # None for an exact index
     if ivf is not None:
         ivf.nprobe = max(24, ivf.nlist // 128)  # recall@10 >= 0.95 from 100k to 1M chunks (benchmarks/)
         ivf.make_direct_map()
@@ -152,7 +148,7 @@ def _build_index(corpus, chunks, encode, model, dimension, index_dir: Path, reus
     index_type, index = choose_index(dimension, len(chunks))
     if not index.is_trained:
         rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(len(vectors), size=min(len(vectors), 100 * _ivf(index).nlist), replace=False)]
+        sample = vectors[rng.choice(len(vectors), size=min(len(vectors), 100 * faiss.extract_index_ivf(index).nlist), replace=False)]
         index.train(sample)
     index.add(vectors)
 

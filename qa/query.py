@@ -126,9 +126,8 @@ def define_subject(text: str) -> str | None:
 def asks_about_the(text: str) -> bool:
     """Whether a definition request's subject is "the X" ("what are the gates for?", "what are
     the two parts called?"): in a conversation, most often a part of what was being discussed."""
-    text = _QUALIFIER.sub("", " ".join(text.casefold().split()))
-    match = _DEFINE_EMBEDDED.match(text) or _DEFINE_DOES.match(text) or _DEFINE.match(text)
-    return bool(match and match.group("the"))
+    match = _definition(_QUALIFIER.sub("", " ".join(text.casefold().split())))
+    return bool(match and match.groupdict().get("the"))
 
 
 def closing_subject(text: str) -> str | None:
@@ -140,8 +139,13 @@ def closing_subject(text: str) -> str | None:
     return _subject(_QUALIFIER.sub("", parts[-1])) if len(parts) > 1 else None
 
 
+def _definition(text: str) -> re.Match | None:
+    """The definition-request pattern the (normalised) text matches, if any."""
+    return _DEFINE_EMBEDDED.match(text) or _DEFINE_DOES.match(text) or _DEFINE.match(text) or _DEFINE_AFTER.match(text)
+
+
 def _subject(text: str) -> str | None:
-    match = _DEFINE_EMBEDDED.match(text) or _DEFINE_DOES.match(text) or _DEFINE.match(text) or _DEFINE_AFTER.match(text)
+    match = _definition(text)
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
