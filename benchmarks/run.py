@@ -3,7 +3,8 @@
     python -m benchmarks.run [--size tiny|full] [--out FILE] [--check] [--only 1,2,...]
 
 Sections (numbered as in the table):
-1. question latency: `bot.ask(q)` vs bare sentence-transformers encode + FAISS flat search;
+1. question latency: `bot.ask(q)` vs bare sentence-transformers encode + FAISS flat search, each in
+   a process of its own (and, reported beside it, both in this one);
 2. concurrent throughput: the real app over raw HTTP, 32 client threads vs one at a time;
 3. build throughput: `qa build` work vs bare sentence-transformers encode of the same chunk texts;
 4. cold start: `python app.py` to its first answer vs importing gradio + sentence-transformers
@@ -166,62 +167,128 @@ def shipped_questions(count: int, seed: int) -> list[str]:
     return gen.generate_questions(names, [e.definition for e in corpus.entries], count, seed=seed)
 
 
+class LatencySide:
+    """One side of section 1 in its own process (see benchmarks/latency.py)."""
+
+    def __init__(self, work: Path, *args: str):
+        self.errors = work / f"latency-{args[0]}.log"
+        with self.errors.open("w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.latency", *args], cwd=ROOT, text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        self.ready = self._reply()
+
+    def _reply(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"latency worker exited with {self.proc.wait()}:\n{self.errors.read_text()[-3000:]}")
+        return json.loads(line)
+
+    def ask(self, questions: list[str]) -> dict:
+        self.proc.stdin.write(json.dumps(questions) + "\n")
+        self.proc.stdin.flush()
+        return self._reply()
+
+    def block(self, questions: list[str]) -> tuple[list[float], int]:
+        reply = self.ask(questions)
+        return reply["ms"], reply["answered"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def alternate(subject, baseline, measured: list[str]) -> tuple[list[float], list[float], int]:
+    """Alternating blocks of LATENCY_BLOCK questions (subject, baseline, baseline, subject, ...),
+    the same questions for both; `subject` and `baseline` take a block and return (ms, answered).
+    Not question by question: each engine's worker threads stay awake a while after a call."""
+    subject_ms, base_ms, answered = [], [], 0
+    for b, start in enumerate(range(0, len(measured), LATENCY_BLOCK)):
+        block = measured[start : start + LATENCY_BLOCK]
+        for which in ((0, 1) if b % 2 == 0 else (1, 0)):
+            ms, n = (subject if which == 0 else baseline)(block)
+            (subject_ms if which == 0 else base_ms).extend(ms)
+            answered += n if which == 0 else 0
+    return subject_ms, base_ms, answered
+
+
 def section_latency(cfg: dict, res: Results, work: Path, questions: list[str]) -> None:
+    """`bot.ask` and the baseline each in a process of its own, as the app runs (it never imports
+    torch), alternated block by block; then both in this one process, alternated the same way,
+    reported beside it (each engine's threads then share the two cores with the other's)."""
     import faiss
 
     from qa.bot import Bot
 
     root = copy_shipped(work / "latency")
-    t = time.perf_counter()
-    bot = Bot.load(make_settings(root, rebuild="auto"))  # the front door, default embedder (backend "auto")
-    load_s = time.perf_counter() - t
-    vectors = bot.vectors.faiss.reconstruct_n(0, bot.vectors.faiss.ntotal)
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    warm, measured = questions[: cfg["latency_warmup"]], questions[cfg["latency_warmup"]:][: cfg["latency_questions"]]
+    vectors_file = work / "vectors.npy"
+    sides = []
+    try:
+        sides.append(LatencySide(work, "bot", str(root), str(vectors_file)))
+        sides.append(LatencySide(work, "baseline", str(vectors_file)))
+        bot_side, base_side = sides
+        for side in sides:
+            side.ask(warm)
+
+        bot_ms, base_ms, answered = alternate(bot_side.block, base_side.block, measured)
+    finally:
+        for side in sides:
+            side.close()
+    ready = bot_side.ready
+
+    # The same in one process, for comparison.
+    bot = Bot.load(make_settings(root, rebuild="auto"))
+    flat = faiss.IndexFlatIP(int(np.load(vectors_file, mmap_mode="r").shape[1]))
+    flat.add(np.load(vectors_file))
     model = st_model()
 
-    def baseline(q: str) -> None:
-        v = model.encode([q], normalize_embeddings=True)
-        flat.search(np.ascontiguousarray(v, dtype=np.float32), 10)
+    def timed(fn):
+        def block(qs: list[str]) -> tuple[list[float], int]:
+            ms, n = [], 0
+            for q in qs:
+                t = time.perf_counter()
+                n += bool(fn(q))
+                ms.append((time.perf_counter() - t) * 1000)
+            return ms, n
+        return block
 
-    warm, measured = questions[: cfg["latency_warmup"]], questions[cfg["latency_warmup"]:][: cfg["latency_questions"]]
+    def baseline(q: str) -> None:
+        flat.search(np.ascontiguousarray(model.encode([q], normalize_embeddings=True), dtype=np.float32), 10)
+
     for q in warm:
         bot.ask(q)
         baseline(q)
-    # Alternating blocks of BLOCK questions (bot, baseline, baseline, bot, ...), the same questions
-    # for both. Not question-by-question: OpenVINO's and torch's worker threads spin for a while
-    # after each call, and on two cores the other engine's spinning threads slow the next call
-    # (measured: the baseline's p50 rises by ~50% when the two alternate every question).
-    bot_ms, base_ms, answered = [], [], 0
-    for b, start in enumerate(range(0, len(measured), LATENCY_BLOCK)):
-        block = measured[start : start + LATENCY_BLOCK]
-        for which in ((0, 1) if b % 2 == 0 else (1, 0)):
-            for q in block:
-                t = time.perf_counter()
-                if which == 0:
-                    answer = bot.ask(q)
-                    bot_ms.append((time.perf_counter() - t) * 1000)
-                    answered += bool(answer.answered)
-                else:
-                    baseline(q)
-                    base_ms.append((time.perf_counter() - t) * 1000)
+    one_bot_ms, one_base_ms, _ = alternate(timed(lambda q: bot.ask(q).answered), timed(baseline), measured)
+
+    def summary(ms: list[float]) -> dict:
+        return dict(p50=median(ms), p90=pct(ms, 90), p99=pct(ms, 99), mean=float(np.mean(ms)))
+
     detail = dict(
-        questions=len(measured), distinct=len(set(measured)), warmup=len(warm), load_s=load_s, backend=bot.embedder.backend,
-        notices=bot.notices, index_type=bot.vectors.manifest.index_type, chunks=bot.vectors.faiss.ntotal,
+        questions=len(measured), distinct=len(set(measured)), warmup=len(warm), load_s=ready["load_s"], backend=ready["backend"],
+        notices=ready["notices"], index_type=ready["index_type"], chunks=ready["chunks"],
         answered_fraction=answered / max(1, len(measured)),
-        bot_ms=dict(p50=median(bot_ms), p90=pct(bot_ms, 90), p99=pct(bot_ms, 99), mean=float(np.mean(bot_ms))),
-        baseline_ms=dict(p50=median(base_ms), p90=pct(base_ms, 90), p99=pct(base_ms, 99), mean=float(np.mean(base_ms))),
+        bot_ms=summary(bot_ms), baseline_ms=summary(base_ms),
+        one_process=dict(bot_ms=summary(one_bot_ms), baseline_ms=summary(one_base_ms)),
         examples=measured[:8],
     )
     res.sections["1_latency"] = detail
     ratio = detail["bot_ms"]["p50"] / detail["baseline_ms"]["p50"]
     res.row("1", "ask latency p50", detail["bot_ms"]["p50"], detail["baseline_ms"]["p50"], "ms", bar="<= 0.5x",
             passed=ratio <= 0.5, subject_label="bot.ask", baseline_label="ST encode + FlatIP",
-            note=f"{len(measured)} distinct questions, alternating blocks of {LATENCY_BLOCK}; backend {detail['backend']}")
+            note=f"{len(measured)} distinct questions, alternating blocks of {LATENCY_BLOCK}, each side in its own process; "
+                 f"backend {detail['backend']}")
     res.row("1", "ask latency p99", detail["bot_ms"]["p99"], detail["baseline_ms"]["p99"], "ms",
             subject_label="bot.ask", baseline_label="ST encode + FlatIP")
-    if bot.notices:
-        log(f"note: the shipped index was not usable as committed: {bot.notices}")
+    res.row("1", "ask latency p50, both in one process", detail["one_process"]["bot_ms"]["p50"],
+            detail["one_process"]["baseline_ms"]["p50"], "ms", subject_label="bot.ask", baseline_label="ST encode + FlatIP",
+            note="the same questions and blocks, the two engines' threads sharing the cores")
+    if ready["notices"]:
+        log(f"note: the shipped index was not usable as committed: {ready['notices']}")
 
 
 # --- section 2: concurrent throughput over raw HTTP ----------------------------------------------
@@ -493,15 +560,12 @@ def cold_bare() -> float:
 def section_cold(cfg: dict, res: Results, work: Path) -> None:
     from qa.embed import Embedder, default_cache_dir
 
-    try:
-        from qa.embed import _OpenVinoBackend
-    except ImportError:
-        _OpenVinoBackend = None
+    from qa.embed import _OnnxBackend
     RunningApp = running_app_class()
     # The ONNX export must already be cached in the default cache dir (as after any first start);
     # make sure of it here, then one unmeasured warm-up start of each (OS file cache).
     try:  # where qa.embed caches the export today (a private detail: only reported)
-        export = default_cache_dir() / "onnx" / _OpenVinoBackend.fingerprint(Path(model_path())) / "model.onnx"
+        export = default_cache_dir() / "onnx" / _OnnxBackend.fingerprint(Path(model_path())) / "model.onnx"
         cached_before = export.exists()
     except Exception:
         cached_before = None

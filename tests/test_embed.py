@@ -85,6 +85,35 @@ def test_auto_picks_onnx_for_the_builtin_model_and_reuses_the_export(tmp_path):
     stamp = exported[0].stat().st_mtime_ns
     Embedder(cache_dir=tmp_path).warm_up()
     assert exported[0].stat().st_mtime_ns == stamp  # not exported again
+    assert first._backend.lone_graph.name == "model-fused.onnx"  # a lone question: the fused graph
+
+
+def test_a_graph_that_cannot_be_fused_leaves_the_plain_one_serving(tmp_path, monkeypatch, texts):
+    """If ONNX Runtime's optimizer fails on a model, a lone question runs on the plain export (same
+    vectors), and the failure is recorded so that later starts do not try again."""
+    import shutil
+    from pathlib import Path
+
+    from onnxruntime.transformers import optimizer
+
+    from qa.embed import _OnnxBackend, default_cache_dir, resolve_model
+
+    folder = Path(resolve_model(Embedder().model))
+    reference = Embedder().warm_up()  # the default cache holds the export
+    plain = default_cache_dir() / "onnx" / _OnnxBackend.fingerprint(folder) / "model.onnx"
+    copy = tmp_path / "onnx" / plain.parent.name / "model.onnx"
+    copy.parent.mkdir(parents=True)
+    shutil.copy(plain, copy)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fusion for this graph")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    fallback = Embedder(cache_dir=tmp_path).warm_up()
+    assert fallback._backend.lone_graph == copy
+    assert (copy.parent / "model-fused.skip").exists() and not (copy.parent / "model-fused.onnx").exists()
+    for text in texts[-5:]:
+        assert float(fallback.encode([text])[0] @ reference.encode([text])[0]) >= 0.9999
 
 
 def test_bad_model_settings_are_clear_errors(tmp_path):

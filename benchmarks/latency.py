@@ -1,0 +1,73 @@
+"""One side of section 1 (question latency) in a process of its own:
+
+    python -m benchmarks.latency bot ROOT VECTORS      the front door, `Bot.ask`, on ROOT's corpus
+                                                       and index; writes the index's vectors to VECTORS
+    python -m benchmarks.latency baseline VECTORS      sentence-transformers (torch) encode + FAISS
+                                                       flat search over VECTORS
+
+Each prints one JSON line once loaded, then reads JSON lines from stdin, each a list of questions,
+and answers each with one JSON line: {"ms": [...], "answered": n}.
+
+Why two processes: the app never imports torch, but in one process the two engines' thread pools
+share two cores, and whichever ran last slows the other (in process, `bot.ask` measured 5.4-5.5
+ms beside torch against 4.4-4.7 ms alone). The run alternates blocks of questions between the two
+processes, so each runs while the other waits on its stdin."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import numpy as np  # noqa: E402
+
+
+def bot_side(root: Path, vectors_out: Path):
+    from benchmarks.run import make_settings
+    from qa.bot import Bot
+
+    t = time.perf_counter()
+    bot = Bot.load(make_settings(root, rebuild="auto"))  # the front door, default embedder (backend "auto")
+    load_s = time.perf_counter() - t
+    index = bot.vectors.faiss
+    np.save(vectors_out, np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32))
+    ready = dict(load_s=load_s, backend=bot.embedder.backend, notices=bot.notices,
+                 index_type=bot.vectors.manifest.index_type, chunks=int(index.ntotal))
+    return ready, lambda q: bool(bot.ask(q).answered)
+
+
+def baseline_side(vectors: Path):
+    import faiss
+
+    from benchmarks.run import st_model
+
+    flat = faiss.IndexFlatIP(int(np.load(vectors, mmap_mode="r").shape[1]))
+    flat.add(np.load(vectors))
+    model = st_model()
+
+    def ask(q: str) -> bool:
+        v = model.encode([q], normalize_embeddings=True)
+        flat.search(np.ascontiguousarray(v, dtype=np.float32), 10)
+        return True
+
+    return dict(chunks=int(flat.ntotal)), ask
+
+
+def main(argv: list[str]) -> int:
+    ready, ask = bot_side(Path(argv[1]), Path(argv[2])) if argv[0] == "bot" else baseline_side(Path(argv[1]))
+    print(json.dumps(ready), flush=True)
+    for line in sys.stdin:
+        ms, answered = [], 0
+        for q in json.loads(line):
+            t = time.perf_counter()
+            answered += ask(q)
+            ms.append((time.perf_counter() - t) * 1000)
+        print(json.dumps(dict(ms=ms, answered=answered)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
