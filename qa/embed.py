@@ -6,8 +6,8 @@ Two backends give the same vectors (cosine >= 0.9999, tested):
   inside the graph), tokenized with the model's own `tokenizer.json`. A lone question runs on ONNX
   Runtime, whose fp32 kernels cost least a call (on the graph with its transformer fusions); a
   batch of questions or a corpus runs on OpenVINO, which computes many rows at once fastest. Once
-  exported it starts without importing torch or sentence-transformers at all. The export is cached (QA_CACHE_DIR, default
-  ~/.cache/qa-glossary) and made on first use.
+  exported it starts without importing torch or sentence-transformers at all. The export is
+  cached (QA_CACHE_DIR, default ~/.cache/qa-glossary) and made on first use.
 "auto" (the default) picks onnx for a local model folder whose pipeline it can reproduce
 (Transformer -> mean pooling [-> Normalize]) and torch for anything else."""
 from __future__ import annotations
