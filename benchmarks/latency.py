@@ -57,15 +57,24 @@ def baseline_side(vectors: Path):
 
 
 def main(argv: list[str]) -> int:
-    ready, ask = bot_side(Path(argv[1]), Path(argv[2])) if argv[0] == "bot" else baseline_side(Path(argv[1]))
-    print(json.dumps(ready), flush=True)
+    # Replies go to the original stdout; anything a library prints goes to stderr instead.
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    if argv[:1] == ["bot"] and len(argv) == 3:
+        ready, ask = bot_side(Path(argv[1]), Path(argv[2]))
+    elif argv[:1] == ["baseline"] and len(argv) == 2:
+        ready, ask = baseline_side(Path(argv[1]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(json.dumps(ready), file=replies, flush=True)
     for line in sys.stdin:
         ms, answered = [], 0
         for q in json.loads(line):
             t = time.perf_counter()
             answered += ask(q)
             ms.append((time.perf_counter() - t) * 1000)
-        print(json.dumps(dict(ms=ms, answered=answered)), flush=True)
+        print(json.dumps(dict(ms=ms, answered=answered)), file=replies, flush=True)
     return 0
 
 

@@ -21,6 +21,7 @@ Exit status: 0 when every section ran (whatever the ratios), 2 when a section cr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import http.client
@@ -170,22 +171,36 @@ def shipped_questions(count: int, seed: int) -> list[str]:
 class LatencySide:
     """One side of section 1 in its own process (see benchmarks/latency.py)."""
 
+    TIMEOUT_S = 600  # for one reply (loading the model, or a block of questions): a stuck worker is killed
+
     def __init__(self, work: Path, *args: str):
         self.errors = work / f"latency-{args[0]}.log"
         with self.errors.open("w") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.latency", *args], cwd=ROOT, text=True,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
-        self.ready = self._reply()
+        try:
+            self.ready = self._reply()
+        except BaseException:
+            self.close()
+            raise
 
     def _reply(self) -> dict:
-        line = self.proc.stdout.readline()
+        timer = threading.Timer(self.TIMEOUT_S, self.proc.kill)
+        timer.start()
+        try:
+            line = self.proc.stdout.readline()
+        finally:
+            timer.cancel()
         if not line:
             raise RuntimeError(f"latency worker exited with {self.proc.wait()}:\n{self.errors.read_text()[-3000:]}")
         return json.loads(line)
 
     def ask(self, questions: list[str]) -> dict:
-        self.proc.stdin.write(json.dumps(questions) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(json.dumps(questions) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError(f"latency worker exited with {self.proc.wait()}:\n{self.errors.read_text()[-3000:]}") from None
         return self._reply()
 
     def block(self, questions: list[str]) -> tuple[list[float], int]:
@@ -193,13 +208,14 @@ class LatencySide:
         return reply["ms"], reply["answered"]
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # the worker's end of input: it exits
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
 
 
 def alternate(subject, baseline, measured: list[str]) -> tuple[list[float], list[float], int]:
@@ -558,9 +574,8 @@ def cold_bare() -> float:
 
 
 def section_cold(cfg: dict, res: Results, work: Path) -> None:
-    from qa.embed import Embedder, default_cache_dir
+    from qa.embed import Embedder, _OnnxBackend, default_cache_dir
 
-    from qa.embed import _OnnxBackend
     RunningApp = running_app_class()
     # The ONNX export must already be cached in the default cache dir (as after any first start);
     # make sure of it here, then one unmeasured warm-up start of each (OS file cache).

@@ -12,6 +12,7 @@ Two backends give the same vectors (cosine >= 0.9999, tested):
 (Transformer -> mean pooling [-> Normalize]) and torch for anything else."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -88,7 +89,6 @@ class _OnnxBackend:
     # 100 keeps the common ones (a question's latency 2.9 ms with it, 6.1 ms with none kept).
     SHAPES_KEPT = "100"
     RECIPE = "eager-attention"  # how the export is made: part of its fingerprint, so a new recipe exports anew
-    FUSED = "model-fused.onnx"  # the export with ONNX Runtime's transformer fusions, for a lone question
 
     def __init__(self, folder: Path, cache_dir: Path):
         import onnxruntime
@@ -99,7 +99,8 @@ class _OnnxBackend:
         onnx_path = cache_dir / "onnx" / self.fingerprint(folder) / "model.onnx"
         if not onnx_path.exists():
             self.export(folder, onnx_path)
-        fused = onnx_path.with_name(self.FUSED)
+        # Made by this ONNX Runtime release (an upgrade fuses anew), once; a failure is recorded.
+        fused = onnx_path.with_name(f"model-fused-ort{onnxruntime.__version__}.onnx")
         if not fused.exists() and not fused.with_suffix(".skip").exists():
             self.fuse(onnx_path, folder, fused)
         self.core = ov.Core()
@@ -113,8 +114,16 @@ class _OnnxBackend:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # warnings about the graph's unused initializers are noise here
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # its idle threads would take OpenVINO's cores
-        self.lone_graph = fused if fused.exists() else onnx_path
-        self.lone = onnxruntime.InferenceSession(str(self.lone_graph), options, providers=["CPUExecutionProvider"])
+        self.lone_graph = onnx_path
+        if fused.exists():
+            try:
+                self.lone = onnxruntime.InferenceSession(str(fused), options, providers=["CPUExecutionProvider"])
+                self.lone_graph = fused
+            except Exception as exc:  # a damaged file: the plain graph serves as well
+                log.warning("cannot load the fused ONNX graph %s (%s); a lone question runs on the plain graph", fused, exc)
+        if self.lone_graph == onnx_path:
+            self.lone = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.lone_inputs = {i.name for i in self.lone.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.no_padding()
@@ -210,12 +219,13 @@ class _OnnxBackend:
         (10%) sooner, measured interleaved over 466 questions. Written (atomically) only when it
         gives the plain graph's vectors on sample inputs; otherwise a `.skip` file records that
         the plain graph serves, so the check is not made at every start."""
-        import onnxruntime
-        from onnxruntime.transformers import optimizer
-
         try:
+            import onnxruntime
+            from onnxruntime.transformers import optimizer
+
             config = json.loads((folder / "config.json").read_text())
             heads, hidden = int(config.get("num_attention_heads", 0)), int(config.get("hidden_size", 0))
+            vocabulary = int(config.get("vocab_size", 20000))
             model = optimizer.optimize_model(str(plain), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
             os.close(fd)
@@ -225,9 +235,9 @@ class _OnnxBackend:
                 options.log_severity_level = 3
                 a, b = (onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"]) for path in (str(plain), tmp))
                 rng = np.random.default_rng(0)
-                same = True
+                same = {i.name for i in a.get_inputs()} == {i.name for i in b.get_inputs()}  # fed alike when serving
                 for rows, width in ((1, 7), (3, 40)):
-                    ids = rng.integers(1000, 20000, size=(rows, width), dtype=np.int64)
+                    ids = rng.integers(min(1000, vocabulary // 2), min(20000, vocabulary), size=(rows, width), dtype=np.int64)
                     mask = np.ones_like(ids)
                     mask[-1, width // 2 :] = 0  # a padded row
                     feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
@@ -242,7 +252,8 @@ class _OnnxBackend:
                 Path(tmp).unlink(missing_ok=True)
         except Exception as exc:  # an optimizer that cannot read this model: the plain graph serves
             log.warning("cannot fuse the ONNX graph (%s); a lone question runs on the plain graph", exc)
-        target.with_suffix(".skip").touch()
+        with contextlib.suppress(OSError):  # a read-only cache: the check is made again next start
+            target.with_suffix(".skip").touch()
 
     def _feeds(self, texts: list[str], sizes: list[int]):
         """(rows, inputs) per request, `sizes` rows each; texts sorted by length so that requests
@@ -273,7 +284,7 @@ class _OnnxBackend:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if len(texts) == 1:
             for rows, feed in self._feeds(texts, [1]):
-                out[rows] = self.lone.run(None, feed)[0]
+                out[rows] = self.lone.run(None, {k: v for k, v in feed.items() if k in self.lone_inputs})[0]
             return out
         if len(texts) < self.SMALL:  # a few questions: one request on all cores answers soonest
             request = self._take_request()

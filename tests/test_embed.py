@@ -85,12 +85,13 @@ def test_auto_picks_onnx_for_the_builtin_model_and_reuses_the_export(tmp_path):
     stamp = exported[0].stat().st_mtime_ns
     Embedder(cache_dir=tmp_path).warm_up()
     assert exported[0].stat().st_mtime_ns == stamp  # not exported again
-    assert first._backend.lone_graph.name == "model-fused.onnx"  # a lone question: the fused graph
+    assert first._backend.lone_graph.name.startswith("model-fused-ort")  # a lone question: the fused graph
 
 
 def test_a_graph_that_cannot_be_fused_leaves_the_plain_one_serving(tmp_path, monkeypatch, texts):
     """If ONNX Runtime's optimizer fails on a model, a lone question runs on the plain export (same
-    vectors), and the failure is recorded so that later starts do not try again."""
+    vectors), and the failure is recorded so that later starts do not try again; a damaged fused
+    file also leaves the plain export serving."""
     import shutil
     from pathlib import Path
 
@@ -105,15 +106,26 @@ def test_a_graph_that_cannot_be_fused_leaves_the_plain_one_serving(tmp_path, mon
     copy.parent.mkdir(parents=True)
     shutil.copy(plain, copy)
 
+    calls = []
+
     def broken(*args, **kwargs):
+        calls.append(args)
         raise RuntimeError("no fusion for this graph")
 
     monkeypatch.setattr(optimizer, "optimize_model", broken)
     fallback = Embedder(cache_dir=tmp_path).warm_up()
     assert fallback._backend.lone_graph == copy
-    assert (copy.parent / "model-fused.skip").exists() and not (copy.parent / "model-fused.onnx").exists()
+    assert [p.suffix for p in copy.parent.glob("model-fused*")] == [".skip"]
+    Embedder(cache_dir=tmp_path).warm_up()
+    assert len(calls) == 1  # recorded: a later start does not try again
+    skip = next(copy.parent.glob("model-fused*.skip"))
+    skip.unlink()
+    skip.with_suffix(".onnx").write_bytes(b"not a graph")  # a damaged fused file: the plain graph serves
+    damaged = Embedder(cache_dir=tmp_path).warm_up()
+    assert damaged._backend.lone_graph == copy and len(calls) == 1
     for text in texts[-5:]:
-        assert float(fallback.encode([text])[0] @ reference.encode([text])[0]) >= 0.9999
+        for embedder in (fallback, damaged):
+            assert float(embedder.encode([text])[0] @ reference.encode([text])[0]) >= 0.9999
 
 
 def test_bad_model_settings_are_clear_errors(tmp_path):
