@@ -25,7 +25,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import numpy as np  # noqa: E402
 
 
-def bot_side(root: Path, vectors_out: Path):
+def bot_side(root: Path, vectors_out: Path | None = None):
+    """(what was loaded, ask): `Bot.ask` on ROOT's corpus and index; the index's vectors are
+    written to `vectors_out`, if given, for the baseline."""
     from benchmarks.run import make_settings
     from qa.bot import Bot
 
@@ -33,13 +35,15 @@ def bot_side(root: Path, vectors_out: Path):
     bot = Bot.load(make_settings(root, rebuild="auto"))  # the front door, default embedder (backend "auto")
     load_s = time.perf_counter() - t
     index = bot.vectors.faiss
-    np.save(vectors_out, np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32))
+    if vectors_out is not None:
+        np.save(vectors_out, np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32))
     ready = dict(load_s=load_s, backend=bot.embedder.backend, notices=bot.notices,
                  index_type=bot.vectors.manifest.index_type, chunks=int(index.ntotal))
     return ready, lambda q: bool(bot.ask(q).answered)
 
 
 def baseline_side(vectors: Path):
+    """(what was loaded, ask): sentence-transformers (torch) encode + FAISS flat search."""
     import faiss
 
     from benchmarks.run import st_model
@@ -56,6 +60,16 @@ def baseline_side(vectors: Path):
     return dict(chunks=int(flat.ntotal)), ask
 
 
+def timed(ask, questions: list[str]) -> tuple[list[float], int]:
+    """Milliseconds for each question, and how many `ask` answered."""
+    ms, answered = [], 0
+    for q in questions:
+        t = time.perf_counter()
+        answered += ask(q)
+        ms.append((time.perf_counter() - t) * 1000)
+    return ms, answered
+
+
 def main(argv: list[str]) -> int:
     # Replies go to the original stdout; anything a library prints goes to stderr instead.
     replies = os.fdopen(os.dup(1), "w")
@@ -69,11 +83,7 @@ def main(argv: list[str]) -> int:
         return 2
     print(json.dumps(ready), file=replies, flush=True)
     for line in sys.stdin:
-        ms, answered = [], 0
-        for q in json.loads(line):
-            t = time.perf_counter()
-            answered += ask(q)
-            ms.append((time.perf_counter() - t) * 1000)
+        ms, answered = timed(ask, json.loads(line))
         print(json.dumps(dict(ms=ms, answered=answered)), file=replies, flush=True)
     return 0
 

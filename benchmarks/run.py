@@ -38,6 +38,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -236,9 +237,7 @@ def section_latency(cfg: dict, res: Results, work: Path, questions: list[str]) -
     """`bot.ask` and the baseline each in a process of its own, as the app runs (it never imports
     torch), alternated block by block; then both in this one process, alternated the same way,
     reported beside it (each engine's threads then share the two cores with the other's)."""
-    import faiss
-
-    from qa.bot import Bot
+    from benchmarks.latency import baseline_side, bot_side, timed
 
     root = copy_shipped(work / "latency")
     warm, measured = questions[: cfg["latency_warmup"]], questions[cfg["latency_warmup"]:][: cfg["latency_questions"]]
@@ -247,39 +246,22 @@ def section_latency(cfg: dict, res: Results, work: Path, questions: list[str]) -
     try:
         sides.append(LatencySide(work, "bot", str(root), str(vectors_file)))
         sides.append(LatencySide(work, "baseline", str(vectors_file)))
-        bot_side, base_side = sides
+        bot_proc, base_proc = sides
         for side in sides:
             side.ask(warm)
 
-        bot_ms, base_ms, answered = alternate(bot_side.block, base_side.block, measured)
+        bot_ms, base_ms, answered = alternate(bot_proc.block, base_proc.block, measured)
     finally:
         for side in sides:
             side.close()
-    ready = bot_side.ready
+    ready = bot_proc.ready
 
-    # The same in one process, for comparison.
-    bot = Bot.load(make_settings(root, rebuild="auto"))
-    flat = faiss.IndexFlatIP(int(np.load(vectors_file, mmap_mode="r").shape[1]))
-    flat.add(np.load(vectors_file))
-    model = st_model()
-
-    def timed(fn):
-        def block(qs: list[str]) -> tuple[list[float], int]:
-            ms, n = [], 0
-            for q in qs:
-                t = time.perf_counter()
-                n += bool(fn(q))
-                ms.append((time.perf_counter() - t) * 1000)
-            return ms, n
-        return block
-
-    def baseline(q: str) -> None:
-        flat.search(np.ascontiguousarray(model.encode([q], normalize_embeddings=True), dtype=np.float32), 10)
-
+    # The same two sides in this one process, for comparison.
+    bot_ask, base_ask = bot_side(root)[1], baseline_side(vectors_file)[1]
     for q in warm:
-        bot.ask(q)
-        baseline(q)
-    one_bot_ms, one_base_ms, _ = alternate(timed(lambda q: bot.ask(q).answered), timed(baseline), measured)
+        bot_ask(q)
+        base_ask(q)
+    one_bot_ms, one_base_ms, _ = alternate(partial(timed, bot_ask), partial(timed, base_ask), measured)
 
     def summary(ms: list[float]) -> dict:
         return dict(p50=median(ms), p90=pct(ms, 90), p99=pct(ms, 99), mean=float(np.mean(ms)))
