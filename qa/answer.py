@@ -191,6 +191,15 @@ class Composer:
             if sure(mentions[0]):
                 return self.define(question, reading, by_entry[named[0]])
 
+        other = None if mentions else self.retriever.names.other_compound(question)
+        if other is not None:
+            # "what is k-nearest neighbours?" beside K-means: another thing, however close in
+            # meaning; answered only where a definition names it ("k-fold").
+            places = self.retriever.mentioned_in(other)
+            if places:
+                return self._mentioned(question, reading, other, places, ranked)
+            return self._refuse(question, reading, ranked)
+
         if subject is None and closing is not None:
             subject = self._closing(closing, words, mentions, ranked)
         if subject is not None:
@@ -231,7 +240,7 @@ class Composer:
         if asked_before and same is not ranked[0]:
             ranked = [same] + [item for item in ranked if item is not same]
         top = ranked[0]
-        if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
+        if about is not None and not self._named(about, words, mentions) and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
             return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
         if about in self.retriever.names.proper_words:
             # "how does Adam adapt the step size?": a thing a definition only names in passing
@@ -335,6 +344,15 @@ class Composer:
         content = content_words(words)
         found = sum(1 for w in content if self.retriever.uses(entry, w))
         return found >= self.policy.worded_count and found >= self.policy.worded_share * len(content)
+
+    @staticmethod
+    def _named(word: str, words: list[str], mentions: list[Mention]) -> bool:
+        """Whether a name mentioned in the question holds `word` (or the word just before it)."""
+        parts = tokens(word)
+        at = next((i for i in range(len(words)) if words[i : i + len(parts)] == parts), None)
+        if at is None:
+            return bool(mentions)
+        return any(m.start <= at + 1 and m.end > at for m in mentions)
 
     def _unknown_thing(self, word: str) -> bool:
         """A word (or a part of a hyphenated one) that is no stopword or generic word and that the

@@ -25,6 +25,7 @@ STOPWORDS = frozenset(
     please pls plz thanks thx""".split()
 )
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_LETTER_HEAD = re.compile(r"(?<![\w-])([^\W\d_])-([^\W\d_][^\W_]*)")
 # What `bm25s.tokenize(..., stopwords="en")` makes of a text, for one question at a time: that
 # call builds two progress bars (disabled, still constructed) per call, a tenth of a question's
 # ranking time (tests/test_retrieve.py checks the two agree).
@@ -105,6 +106,13 @@ class NameTable:
         self.vocabulary = frozenset().union(*self.entry_words)
         self.name_words = frozenset(w for e in entries for name in (e.term, *e.aliases) for w in tokens(name))
         self.proper_words = frozenset(w for w in self._proper_words(entries) if not set(tokens(w)) <= self.name_words)
+        # A name led by one letter and a hyphen ("k-means", "t-SNE"): that letter joined to another
+        # word makes another name ("k-nearest", "t-test"), not this one.
+        self.letter_heads: dict[str, set[str]] = {}
+        for entry in entries:
+            for name in names_of(entry):
+                for letter, rest in _LETTER_HEAD.findall(name.casefold()):
+                    self.letter_heads.setdefault(letter, set()).add(rest)
         self.words_by_letter: dict[str, list[str]] = {}
         for word in sorted(self.vocabulary):
             self.words_by_letter.setdefault(word[0], []).append(word)
@@ -180,6 +188,15 @@ class NameTable:
                     found.append(Mention(position, before, before + 1, 1.0, gram))
                     covered[before] = True
         return sorted(found, key=lambda m: m.start)
+
+    def other_compound(self, text: str) -> str | None:
+        """The first letter-hyphen compound in `text` sharing its letter with a name's ("k-nearest",
+        "t-test" beside "k-means", "t-SNE") but not its word, nor a typo of it ("k-maens")."""
+        for letter, rest in _LETTER_HEAD.findall(text.casefold()):
+            known = self.letter_heads.get(letter)
+            if known and all(fuzz.ratio(rest, word) < 60 for word in known):
+                return f"{letter}-{rest}"
+        return None
 
     def known_word(self, word: str) -> bool:
         """A word the glossary uses, or a typo of one (same first letter, similar spelling)."""

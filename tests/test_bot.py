@@ -160,6 +160,26 @@ def test_a_word_after_a_name_says_what_it_is_and_keeps_the_name(bot):
     assert not bot.ask("what is a graph neural network").answered  # a word before the name makes a kind the glossary lacks
 
 
+@pytest.mark.parametrize("question, answered, first", [
+    # one letter and a hyphen before another word: another name than K-means or t-SNE
+    ("what is k-nearest neighbours", False, None),
+    ("how does k-medoids pick its centres?", False, None),
+    ("what is a t-test", False, None),
+    ("what is k-fold cross validation", True, "Cross-Validation"),  # an alias holds "k-fold"
+    # the names themselves, and a typo of one
+    ("what is k-means", True, "K-means"),
+    ("what is k-maens", True, "K-means"),
+    ("what is t-SNE used for", True, "t-Distributed Stochastic Neighbor Embedding (t-SNE)"),
+])
+def test_a_letter_led_name_with_another_word_is_another_thing(bot, question, answered, first):
+    answer = bot.ask(question)
+    assert answer.answered is answered, question
+    if answered:
+        assert terms(answer)[0] == first
+    else:
+        assert answer.answer.startswith("That is not in the glossary.")
+
+
 @pytest.mark.parametrize("history, question, reading, first", [
     # a question naming a new entry is read on its own: its "it" is that entry's, or no one's
     (["what is a cnn"], "how does dropout work and why is it useful", None, "Dropout"),
@@ -208,6 +228,8 @@ def test_every_quote_is_an_exact_substring_across_the_dev_set(bot):
     ("how does smote oversampling work", False),  # the thing asked about is a word the glossary never uses
     ("why is logistic regression called regression", False),
     ("how do diffusion models generate images", False),
+    ("how is the silhouette score of a clustering computed", False),  # a name later in it does not name the thing
+    ("how does dropout work in a cnn", True),
     ("how does dropout work", True),
     ("how does dropuot work", True),  # a typo of a name is no unknown thing
     ("how do i pick the step size for my optimizer?", True),  # "how do i ...": the asker, not a thing

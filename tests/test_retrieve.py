@@ -72,3 +72,17 @@ def test_a_typo_may_drop_swap_or_slip_the_second_letter(bot, typed, term):
     from qa.retrieve import tokens
 
     assert [bot.entries[m.entry].term for m in bot.retriever.names.mentions(tokens(typed))] == [term]
+
+
+def test_a_letter_and_hyphen_before_another_word_is_another_name():
+    from qa.retrieve import NameTable
+    from qa.types import Entry, Source
+
+    entries = [Entry(term=term, definition="A definition.", glossary="g", source=Source(file="g.md", line=n))
+               for n, term in enumerate(["N-gram", "Language Model"], start=1)]
+    names = NameTable(entries)
+    assert names.other_compound("what is an n-queens puzzle") == "n-queens"
+    assert names.other_compound("what is an N-gram") is None  # the name itself
+    assert names.other_compound("what is an n-grams model") is None  # a spelling of it
+    assert names.other_compound("a 3-gram, a k-gram or an x-ray") is None  # no name starts with those
+    assert names.other_compound("is bi-n-gram a word") is None  # a letter inside a longer word
