@@ -92,9 +92,11 @@ class NameTable:
                     buckets.setdefault((squashed[0] + squashed[2], len(squashed)), {}).setdefault(squashed, position)
                 if len(squashed) >= 10:
                     buckets.setdefault((squashed[:3], len(squashed)), {}).setdefault(squashed, position)
+        self.initialisms: set[str] = set()  # names made here, not written in the glossary
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
                 self.exact[initials] = next(iter(owners))
+                self.initialisms.add(initials)
         # Typos keep the first two letters (or the first and third) and change the length by at most
         # two (long names: by a third, keeping their first three letters): a name is compared only
         # with names in those small buckets, so the cost stays flat as the glossary grows.

@@ -161,6 +161,20 @@ def test_a_word_after_a_name_says_what_it_is_and_keeps_the_name(bot):
 
 
 @pytest.mark.parametrize("question, answered, first", [
+    # the one entry named, as the glossary writes it (or a typo of that), answers when nothing
+    # else is sure: not "not in the glossary"
+    ("nueral netwroks for beginners", True, "Neural Networks"),
+    # an initialism the glossary never writes ("km" from K-means) is no such name
+    ("beginner marathon training plan, how many km a week should i start with", False, None),
+])
+def test_the_one_entry_named_answers_when_no_other_is_sure(bot, question, answered, first):
+    answer = bot.ask(question)
+    assert answer.answered is answered, question
+    if answered:
+        assert terms(answer)[0] == first
+
+
+@pytest.mark.parametrize("question, answered, first", [
     # one letter and a hyphen before another word: another name than K-means or t-SNE
     ("what is k-nearest neighbours", False, None),
     ("how does k-medoids pick its centres?", False, None),
