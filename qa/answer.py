@@ -51,6 +51,7 @@ class Policy:
     asked_clear: float = 0.50  # ... and one this close counts as meaning for the lead rule (min_dense_clear)
     asked_sure: float = 0.85  # an example question this close is the question: its entry answers
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
+    same_compound_dense: float = 0.68  # "k-X" beside a name "k-Y" is another thing below this cosine
     cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
     min_dense_related: float = 0.25  # ... and they bear on the question this much
@@ -191,14 +192,13 @@ class Composer:
             if sure(mentions[0]):
                 return self.define(question, reading, by_entry[named[0]])
 
-        other = None if mentions else self.retriever.names.other_compound(question)
+        other = self._other_compound((subject, about, question), words, mentions, context, ranked)
         if other is not None:
-            # "what is k-nearest neighbours?" beside K-means: another thing, however close in
-            # meaning; answered only where a definition names it ("k-fold").
-            places = self.retriever.mentioned_in(other)
-            if places:
+            places = self.retriever.passages(other, policy.max_citations + 1)
+            if not places:
+                return self._refuse(question, reading, ranked)
+            if len(places) <= policy.max_citations:  # more: a word the glossary uses widely
                 return self._mentioned(question, reading, other, places, ranked)
-            return self._refuse(question, reading, ranked)
 
         if subject is None and closing is not None:
             subject = self._closing(closing, words, mentions, ranked)
@@ -240,7 +240,7 @@ class Composer:
         if asked_before and same is not ranked[0]:
             ranked = [same] + [item for item in ranked if item is not same]
         top = ranked[0]
-        if about is not None and not self._named(about, words, mentions) and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
+        if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
             return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
         if about in self.retriever.names.proper_words:
             # "how does Adam adapt the step size?": a thing a definition only names in passing
@@ -353,14 +353,26 @@ class Composer:
         found = sum(1 for w in content if self.retriever.uses(entry, w))
         return found >= self.policy.worded_count and found >= self.policy.worded_share * len(content)
 
-    @staticmethod
-    def _named(word: str, words: list[str], mentions: list[Mention]) -> bool:
-        """Whether a name mentioned in the question holds `word` (or the word just before it)."""
-        parts = tokens(word)
-        at = next((i for i in range(len(words)) if words[i : i + len(parts)] == parts), None)
-        if at is None:
-            return bool(mentions)
-        return any(m.start <= at + 1 and m.end > at for m in mentions)
+    def _other_compound(self, phrases, words, mentions, context, ranked) -> str | None:
+        """The thing asked about (the subject, the X of "how does X ...", or what the question
+        opens with), when it opens with one letter, a hyphen and another word than an entry
+        name's ("what is k-nearest neighbours?", "how does k-medoids work?", "t-test vs
+        z-test?" beside K-means and t-SNE): another name, however close in meaning. Not when the
+        question names the entry it shares the letter with ("the k-value in k-means") or a name
+        covers it, nor in a conversation ("what does the k-th cluster mean" after K-means), nor
+        when an entry matches it nearly as well as a paraphrase ("f-measure" for an F-score)."""
+        if context or (ranked and ranked[0].dense >= self.policy.same_compound_dense):
+            return None
+        for phrase in phrases:
+            found = self.retriever.names.other_compound(phrase) if phrase else None
+            if found is None:
+                continue
+            other, owners = found
+            at = _offset(words, tokens(other))
+            if any(m.entry in owners or at is not None and m.start < at + 2 and m.end > at for m in mentions):
+                return None
+            return other
+        return None
 
     def _unknown_thing(self, word: str) -> bool:
         """A word (or a part of a hyphenated one) that is no stopword or generic word and that the

@@ -25,7 +25,8 @@ STOPWORDS = frozenset(
     please pls plz thanks thx""".split()
 )
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_LETTER_HEAD = re.compile(r"(?<![\w-])([^\W\d_])-([^\W\d_][^\W_]*)")
+# One letter, a hyphen (or the Unicode ones pasted from PDFs) and a word: "k-means", "t-SNE".
+_LETTER_HEAD = re.compile(r"(?<![\w\-\u2010\u2011])([^\W\d_])[\-\u2010\u2011]([^\W\d_][^\W_]*)")
 # What `bm25s.tokenize(..., stopwords="en")` makes of a text, for one question at a time: that
 # call builds two progress bars (disabled, still constructed) per call, a tenth of a question's
 # ranking time (tests/test_retrieve.py checks the two agree).
@@ -110,11 +111,11 @@ class NameTable:
         self.proper_words = frozenset(w for w in self._proper_words(entries) if not set(tokens(w)) <= self.name_words)
         # A name led by one letter and a hyphen ("k-means", "t-SNE"): that letter joined to another
         # word makes another name ("k-nearest", "t-test"), not this one.
-        self.letter_heads: dict[str, set[str]] = {}
-        for entry in entries:
+        self.letter_heads: dict[str, dict[str, int]] = {}  # letter -> word after it -> entry
+        for position, entry in enumerate(entries):
             for name in names_of(entry):
                 for letter, rest in _LETTER_HEAD.findall(name.casefold()):
-                    self.letter_heads.setdefault(letter, set()).add(rest)
+                    self.letter_heads.setdefault(letter, {}).setdefault(rest, position)
         self.words_by_letter: dict[str, list[str]] = {}
         for word in sorted(self.vocabulary):
             self.words_by_letter.setdefault(word[0], []).append(word)
@@ -191,14 +192,19 @@ class NameTable:
                     covered[before] = True
         return sorted(found, key=lambda m: m.start)
 
-    def other_compound(self, text: str) -> str | None:
-        """The first letter-hyphen compound in `text` sharing its letter with a name's ("k-nearest",
-        "t-test" beside "k-means", "t-SNE") but not its word, nor a typo of it ("k-maens")."""
-        for letter, rest in _LETTER_HEAD.findall(text.casefold()):
-            known = self.letter_heads.get(letter)
-            if known and all(fuzz.ratio(rest, word) < 60 for word in known):
-                return f"{letter}-{rest}"
-        return None
+    def other_compound(self, phrase: str) -> tuple[str, set[int]] | None:
+        """The letter-hyphen compound opening `phrase` when it shares its letter with a name's
+        ("k-nearest", "t-test" beside "k-means", "t-SNE") but not its word, nor a slip of it
+        (one letter changed, added, dropped or two swapped, two in a word over five letters:
+        "k-maens", not "k-medians"); with the entries whose names it shares the letter with."""
+        match = _LETTER_HEAD.match(phrase.casefold())
+        if match is None:
+            return None
+        letter, rest = match.groups()
+        known = self.letter_heads.get(letter)
+        if not known or any(OSA.distance(rest, word) <= (1 if len(word) <= 5 else 2) for word in known):
+            return None
+        return f"{letter}-{rest}", set(known.values())
 
     def known_word(self, word: str) -> bool:
         """A word the glossary uses, or a typo of one (same first letter, similar spelling)."""
@@ -399,8 +405,15 @@ class Retriever:
 
     def mentioned_in(self, phrase: str, limit: int = 3) -> list[tuple[int, str]]:
         """Entries whose definitions mention a phrase that is not an entry of its own ("xgboost",
-        "relu", "l2 regularization"), with the sentence that mentions it. The candidates come from
-        bm25s's postings (entries holding every word), so rare phrases cost little."""
+        "relu", "l2 regularization"), with the sentence that mentions it; none when more than
+        `limit` do (a phrase that common says nothing of where to look)."""
+        found = self.passages(phrase, limit + 1)
+        return found if len(found) <= limit else []
+
+    def passages(self, phrase: str, most: int) -> list[tuple[int, str]]:
+        """Up to `most` entries whose definitions hold `phrase`, each with the first sentence that
+        does. The candidates come from bm25s's postings (entries holding every word), so rare
+        phrases cost little, and the scan stops at `most`."""
         words = bm25_words(phrase)
         if not words or any(w not in self.bm25.vocab_dict for w in words):
             return []
@@ -420,7 +433,9 @@ class Retriever:
                 if pattern.search(chunks[position].text):
                     found.append((entry, chunks[position].text))
                     break
-        return found if len(found) <= limit else []
+            if len(found) >= most:
+                break
+        return found
 
     def rank(self, question: str, vector: np.ndarray, mentions: list[Mention], means: bool = False) -> list[EntryEvidence]:
         """Candidates from the vectors, the words and the names; each scored on all its sentences.

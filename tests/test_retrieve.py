@@ -79,10 +79,13 @@ def test_a_letter_and_hyphen_before_another_word_is_another_name():
     from qa.types import Entry, Source
 
     entries = [Entry(term=term, definition="A definition.", glossary="g", source=Source(file="g.md", line=n))
-               for n, term in enumerate(["N-gram", "Language Model"], start=1)]
+               for n, term in enumerate(["Language Model", "N-gram", "T-distributed noise"], start=1)]
     names = NameTable(entries)
-    assert names.other_compound("what is an n-queens puzzle") == "n-queens"
-    assert names.other_compound("what is an N-gram") is None  # the name itself
-    assert names.other_compound("what is an n-grams model") is None  # a spelling of it
-    assert names.other_compound("a 3-gram, a k-gram or an x-ray") is None  # no name starts with those
-    assert names.other_compound("is bi-n-gram a word") is None  # a letter inside a longer word
+    assert names.other_compound("n-queens puzzle") == ("n-queens", {1})
+    assert names.other_compound("N\u2010Queens") == ("n-queens", {1})  # a hyphen pasted from a PDF
+    assert names.other_compound("t-distributions") == ("t-distributions", {2})  # two letters more
+    assert names.other_compound("N-gram model") is None  # the name itself
+    assert names.other_compound("n-grams") is None  # a slip of it
+    assert names.other_compound("t-distribued noise") is None
+    assert names.other_compound("3-gram") is None and names.other_compound("x-ray") is None  # no name starts so
+    assert names.other_compound("the n-queens puzzle") is None  # only a phrase opening with it
