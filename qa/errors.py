@@ -20,6 +20,19 @@ class CorpusError(QAError):
         super().__init__(f"{where}: {message}")
 
 
+class CorpusProblems(CorpusError):
+    """Several glossary problems at once, one line each (file and line first)."""
+
+    def __init__(self, problems: list[CorpusError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.path, first.line, first.reason)
+        self.args = (f"{len(problems)} problems in the glossary files:\n" + "\n".join(str(p) for p in problems),)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 class IndexError_(QAError):
     """Base for index problems (named so it does not shadow the builtin IndexError)."""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import CorpusError
+from .errors import CorpusError, CorpusProblems
 from .types import Entry, Source, content_hash
 
 GLOSSARY_SUFFIXES = (".md", ".csv", ".tsv", ".jsonl")
@@ -91,19 +91,68 @@ def file_digests(corpus_dir: Path) -> dict[str, str]:
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in corpus_files(corpus_dir)}
 
 
+MAX_PROBLEMS = 50  # reported at once; fixing them shows the rest
+
+
 def load_corpus(corpus_dir: Path) -> Corpus:
-    """Read and validate every glossary file; raise CorpusError (file and line) on the first problem."""
+    """Read and validate every glossary file. Problems are reported all at once (file and line
+    each, up to MAX_PROBLEMS), so that staff fix a file in one round: a CorpusError for one,
+    CorpusProblems for several. Checks across entries (duplicates, links) run once every file
+    reads."""
     files = corpus_files(corpus_dir)
     if not files:
         raise CorpusError(corpus_dir, None, f"no glossary files ({', '.join(GLOSSARY_SUFFIXES)}) in the corpus folder")
     entries: list[Entry] = []
     digests: dict[str, str] = {}
+    problems: list[CorpusError] = []
     for path in files:
         data = path.read_bytes()
         digests[path.name] = hashlib.sha256(data).hexdigest()
-        entries.extend(read_glossary(path, data, name=path.name))
-    check_entries(entries)
+        found, wrong = _read_all(path, data, path.name)
+        entries.extend(found)
+        problems.extend(wrong)
+    if not problems:
+        problems = entry_problems(entries)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise CorpusProblems(problems[:MAX_PROBLEMS])
     return Corpus(entries=entries, files=digests, unread=unread_files(corpus_dir))
+
+
+def _read_all(path: Path, data: bytes, name: str) -> tuple[list[Entry], list[CorpusError]]:
+    """One file's entries, or every problem in it: after each, the part it is in (a Markdown
+    entry, from its heading to the next; another format's line) is blanked and the file read
+    again, line numbers kept. A problem of the whole file, of a table's header, or binary data
+    ends the search."""
+    problems: list[CorpusError] = []
+    while True:
+        try:
+            return read_glossary(path, data, name), problems
+        except CorpusError as exc:
+            if exc.line is None and problems:  # "no entries": all that was left was blanked
+                return [], problems
+            problems.append(exc)
+            table_header = Path(name).suffix.lower() in (".csv", ".tsv") and exc.line == 1
+            if exc.line is None or table_header or b"\x00" in data or len(problems) >= MAX_PROBLEMS:
+                return [], problems
+            blanked = _blank(name, data, exc.line)
+            if blanked == data:
+                return [], problems
+            data = blanked
+
+
+def _blank(name: str, data: bytes, line: int) -> bytes:
+    lines = data.split(b"\n")
+    start = end = min(line, len(lines)) - 1
+    if Path(name).suffix.lower() == ".md":
+        while start > 0 and not lines[start].startswith(b"## "):
+            start -= 1
+        end = start + 1
+        while end < len(lines) and not lines[end].startswith(b"## "):
+            end += 1
+        end -= 1
+    return b"\n".join(b"" if start <= i <= end else text for i, text in enumerate(lines))
 
 
 def read_glossary(path: Path, data: bytes | None = None, name: str | None = None) -> list[Entry]:
@@ -339,44 +388,46 @@ def normalize_name(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
-def check_entries(entries: list[Entry]) -> None:
+def entry_problems(entries: list[Entry]) -> list[CorpusError]:
     """Duplicate terms, aliases that name another entry, see-also links to nowhere, and one example
     question given for two entries."""
+    problems: list[CorpusError] = []
     owners: dict[str, Entry] = {}
     for entry in entries:
         key = normalize_name(entry.term)
         if key in owners:
             first = owners[key]
-            raise CorpusError(
+            problems.append(CorpusError(
                 entry.source.file, entry.source.line, f"duplicate term {entry.term!r}: already defined at {first.source}"
-            )
-        owners[key] = entry
+            ))
+        owners.setdefault(key, entry)
     for entry in entries:
         for alias in entry.aliases:
             owner = owners.get(normalize_name(alias))
             if owner is not None and owner is not entry:
-                raise CorpusError(
+                problems.append(CorpusError(
                     entry.source.file, entry.source.line,
                     f"alias {alias!r} of {entry.term!r} is already the term or an alias of {owner.term!r} ({owner.source})",
-                )
+                ))
             owners.setdefault(normalize_name(alias), entry)
     terms = {normalize_name(e.term) for e in entries}
     for entry in entries:
         for link in entry.see_also:
             if normalize_name(link) not in terms:
-                raise CorpusError(entry.source.file, entry.source.line, f"see-also {link!r} of {entry.term!r} is not a term in the corpus")
+                problems.append(CorpusError(entry.source.file, entry.source.line, f"see-also {link!r} of {entry.term!r} is not a term in the corpus"))
     asked: dict[str, Entry] = {}
     for entry in entries:
         seen: set[str] = set()
         for question in entry.asked:
             key = normalize_name(question)
             if key in seen:
-                raise CorpusError(entry.source.file, entry.source.line, f"example question {question!r} of {entry.term!r} is given twice")
+                problems.append(CorpusError(entry.source.file, entry.source.line, f"example question {question!r} of {entry.term!r} is given twice"))
             seen.add(key)
             owner = asked.setdefault(key, entry)
             if owner is not entry:
-                raise CorpusError(entry.source.file, entry.source.line,
-                                  f"example question {question!r} of {entry.term!r} is already one of {owner.term!r} ({owner.source})")
+                problems.append(CorpusError(entry.source.file, entry.source.line,
+                                            f"example question {question!r} of {entry.term!r} is already one of {owner.term!r} ({owner.source})"))
+    return problems
 
 
 # --- the raw web-page copy the seed came in ----------------------------------------------------

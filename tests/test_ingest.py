@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import CorpusError
+from qa.errors import CorpusError, CorpusProblems
 from qa.ingest import load_corpus, read_glossary, read_web_copy
 
 from conftest import ROOT, SEED
@@ -200,3 +200,33 @@ def test_symlink_out_of_the_corpus_folder_is_refused(tmp_path):
     (corpus / "link.csv").symlink_to(outside)
     with pytest.raises(CorpusError, match="outside the corpus folder"):
         load_corpus(corpus)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    corpus = tmp_path / "corpus"
+    write(corpus, "staff.md", "# G\n\n## Epoch\nOne pass.\n\n##Attention\nWeighs inputs.\n\n## Batch\nSynonyms: minibatch\n\n"
+                              "Rows per update.\n\n## Momentum\nA running average.\n")
+    write(corpus, "extra.csv", "term,definition\nForest,Many trees.\nBagging;Bootstrap\nStump,One split.\n")
+    write(corpus, "more.jsonl", '{"term": "Lasso", "definition": "L1."}\n{"term": "Ridge"\n{"definition": "no term"}\n')
+    with pytest.raises(CorpusProblems) as caught:
+        load_corpus(corpus)
+    assert [(p.path, p.line) for p in caught.value.problems] == [
+        ("extra.csv", 3), ("more.jsonl", 2), ("more.jsonl", 3), ("staff.md", 6), ("staff.md", 10)]
+    assert str(caught.value).splitlines()[0] == "5 problems in the glossary files:"
+    assert str(caught.value).splitlines()[4].startswith("staff.md:6: '##Attention' looks like a heading")
+    # fixed, the checks across entries report every duplicate too
+    write(corpus, "staff.md", "# G\n\n## Epoch\nOne pass.\n\n## Forest\nTrees.\n")
+    write(corpus, "extra.csv", "term,definition\nForest,Many trees.\nEpoch,Again.\n")
+    write(corpus, "more.jsonl", '{"term": "Lasso", "definition": "L1."}\n')
+    with pytest.raises(CorpusProblems) as caught:
+        load_corpus(corpus)
+    assert [(p.path, p.line, p.reason.split(":")[0]) for p in caught.value.problems] == [
+        ("staff.md", 3, "duplicate term 'Epoch'"), ("staff.md", 6, "duplicate term 'Forest'")]
+
+
+def test_one_problem_is_reported_as_before(tmp_path):
+    corpus = tmp_path / "corpus"
+    write(corpus, "a.md", "# G\n\n## Epoch\nOne pass.\n\n## Batch\nSynonyms: x\n\nRows.\n")
+    with pytest.raises(CorpusError) as caught:
+        load_corpus(corpus)
+    assert type(caught.value) is CorpusError and str(caught.value).startswith("a.md:7: unknown field 'Synonyms'")
