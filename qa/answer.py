@@ -468,7 +468,9 @@ class Composer:
         nearest = [item for item in ranked[:3] if item.dense >= self.policy.min_dense_nearest]
         terms = [self.retriever.entries[item.entry].term for item in nearest]
         text = self._header(reading) + "That is not in the glossary."
-        if terms:
+        if len(terms) == 1:
+            text += f" The closest term is **{_escape(terms[0])}**."
+        elif terms:
             text += " The closest terms are " + ", ".join(f"**{_escape(t)}**" for t in terms) + "."
         return Answer(
             question=question, answered=False, answer=text,

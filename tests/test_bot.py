@@ -605,3 +605,20 @@ def test_the_opposite_of_the_topic_is_the_related_entry_named_with_the_opposing_
 def test_the_opposite_of_a_topic_with_no_such_name_is_found_by_meaning(bot):
     answer = bot.ask("and the opposite?", ["what is bagging"])  # no "un-bagging": the usual sibling rule
     assert answer.reading is None or "(the opposite of" not in answer.reading
+
+
+def test_a_refusal_names_its_closest_terms_in_good_grammar(bot):
+    from qa.evaluate import read_items
+
+    counts = {}
+    for item in read_items(ROOT / "eval" / "dev.jsonl"):
+        answer = bot.ask(item.question, item.history)
+        if answer.answered or answer.error or answer.no_entry:  # a passing mention says where instead
+            continue
+        n = len(answer.suggestions)
+        counts[n] = counts.get(n, 0) + 1
+        if n == 1:
+            assert answer.answer.endswith(f"The closest term is **{answer.suggestions[0]}**."), answer.answer
+        elif n > 1:
+            assert "The closest terms are " in answer.answer, answer.answer
+    assert counts.get(1) and counts.get(3)  # both forms were seen
