@@ -73,6 +73,10 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
                                            metadata={"title": title, "status": "done"}, options=options))
         return messages
 
+    def nonempty(message: str):
+        """An empty or blank question is not sent, so it leaves no empty bubble in the chat."""
+        return gr.validate(bool(message and message.strip()), "Please type a question, for example: what fixes overfitting?")
+
     def vote(history: list[dict], data: gr.LikeData) -> None:
         if data.liked not in (True, False):
             return  # a vote taken back
@@ -110,8 +114,9 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
             chatbot.like(vote, chatbot, None, api_visibility="private")
             gr.ChatInterface(
                 respond, chatbot=chatbot, examples=EXAMPLES, cache_examples=False,
-                textbox=gr.Textbox(placeholder="e.g. what fixes overfitting?", max_length=5000, submit_btn=True, show_label=False),
-                api_visibility="private", concurrency_limit=4, fill_height=False,
+                textbox=gr.Textbox(placeholder="e.g. what fixes overfitting?", max_length=5000, submit_btn=True, show_label=False,
+                                   label="Your question"),
+                api_visibility="private", concurrency_limit=4, fill_height=False, validator=nonempty,
             )
         with gr.Tab("Glossary"):
             gr.Markdown(f"{len(bot.entries)} terms. Type to search terms, definitions and aliases.")

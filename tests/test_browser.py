@@ -132,6 +132,20 @@ def test_refusal_offers_nearest_terms_as_one_click_suggestions(page, app):
     shot(page, "04-suggestion-clicked")
 
 
+def test_an_empty_question_is_not_sent(page):
+    ask(page, "what is dropout?")
+    rows = page.locator(".message-row").count()
+    box = page.locator("textarea").first
+    box.fill("   ")
+    box.press("Enter")
+    page.get_by_text("Please type a question").first.wait_for()
+    page.wait_for_timeout(1000)
+    assert page.locator(".message-row").count() == rows  # no empty bubble, no answer to nothing
+    shot(page, "05-empty-question")
+    ask(page, "what is an epoch?")  # the chat goes on
+    assert page.locator(".message-row").count() > rows
+
+
 def test_votes_are_logged(page, app):
     ask(page, "what is dropout?")
     last_bot(page).get_by_text("Dropout is a regularization technique").first.wait_for()
