@@ -20,7 +20,7 @@ from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexErr
 from .ingest import Corpus, load_corpus, normalize_name
 from .query import (
     asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, clean, closing_subject, continues, define_subject,
-    has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, substitute,
+    has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -263,9 +263,10 @@ class Bot:
         bare = not content_words(words)
         if topic is not None and asks_for_sibling(text):
             return Reading(text, None, words, mentions)  # about another entry than the topic: see _answer
-        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or is_elliptical(text, len(words))):
+        joins = joins_topic(text)
+        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or joins or is_elliptical(text, len(words))):
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
-            if not own or has_compare_cue(text) or (continues(text) and has_personal_pronoun(text)):
+            if not own or has_compare_cue(text) or joins or (continues(text) and has_personal_pronoun(text)):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words))

@@ -205,6 +205,20 @@ def has_personal_pronoun(text: str) -> bool:
     return bool(_PERSONAL.search(text.casefold()))
 
 
+# "combine it with deep learning", "plug deep neural nets into it": the pronoun is the other thing
+# joined to the one named, so it stands for the conversation's topic even beside a new name.
+_JOINS = re.compile(
+    r"\b(?:combin|mix|merg|pair|plug|add|put|feed|appl|attach|bolt)\w*\b[^.?!]*?\b(?:with|into|to|onto)\s+(?:it|that|this|them)\b"
+    r"|\b(?:combin|mix|merg|pair)\w*\s+(?:it|that|this|them)\s+(?:with|and)\b"
+)
+
+
+def joins_topic(text: str) -> bool:
+    """Whether the question joins a pronoun to something it names ("what happens when you combine
+    it with deep neural nets?")."""
+    return bool(_JOINS.search(text.casefold()))
+
+
 def continues(text: str) -> bool:
     """Whether the question opens as a continuation of the conversation ("and ...", "so ...",
     "what about ...")."""

@@ -214,6 +214,11 @@ def test_a_letter_led_word_in_a_conversation_stays_with_its_topic(bot, question)
     (["what is a GAN"], "and is dropout used in it?", "and is dropout used in Generative Adversarial Network (GAN)?", "Generative Adversarial Network (GAN)"),
     (["what is reinforcement learning", "where is it used"], "and what happens when you add deep neural nets to it?",
      "and what happens when you add deep neural nets to Reinforcement Learning?", "Deep Reinforcement Learning"),
+    # ... or when the pronoun is what the named entry is joined to
+    (["what is reinforcement learning"], "what happens when you combine it with deep neural nets",
+     "what happens when you combine Reinforcement Learning with deep neural nets", "Deep Reinforcement Learning"),
+    (["what is reinforcement learning"], "What happens when you plug deep neural nets into it?",
+     "What happens when you plug deep neural nets into Reinforcement Learning?", "Deep Reinforcement Learning"),
 ])
 def test_whom_a_pronoun_stands_for(bot, history, question, reading, first):
     answer = bot.ask(question, history)
