@@ -269,7 +269,8 @@ class Bot:
             if not own or has_compare_cue(text) or joins or (continues(text) and has_personal_pronoun(text)):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
-                return Reading(text, rewritten, words, self.retriever.names.mentions(words))
+                setting = topic if own and not has_compare_cue(text) else None
+                return Reading(text, rewritten, words, self.retriever.names.mentions(words), setting)
         return Reading(text, None, words, mentions)
 
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
@@ -365,6 +366,15 @@ class Bot:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
         means = asks_for_means(query)
         ranked = self.retriever.rank(query, vector, reading.mentions, means=means)
+        if means and ranked and reading.setting is not None and ranked[0].entry == reading.setting:
+            # "ok and how do I choose the step size for it?" after CNN: the topic read into a question
+            # asking how to do something with an entry of its own is where, not what, is asked
+            # about ("and is dropout used in it?" after GAN asks about GAN)
+            own = {m.entry for m in reading.mentions} - {reading.setting}
+            named = next((item for item in ranked if item.entry in own), None)
+            if named is not None:
+                ranked[0].score, named.score = named.score, ranked[0].score
+                ranked.sort(key=lambda item: item.score, reverse=True)
         return self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=None if first else define_subject(query),  # "what about the opposite?" names no subject
@@ -379,6 +389,7 @@ class Reading:
     rewritten: str | None  # the follow-up reading, if any
     words: list[str]
     mentions: list
+    setting: int | None = None  # the topic read into a question that names an entry of its own
 
     @property
     def query(self) -> str:

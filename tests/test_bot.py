@@ -214,6 +214,9 @@ def test_a_letter_led_word_in_a_conversation_stays_with_its_topic(bot, question)
     (["what is a GAN"], "and is dropout used in it?", "and is dropout used in Generative Adversarial Network (GAN)?", "Generative Adversarial Network (GAN)"),
     (["what is reinforcement learning", "where is it used"], "and what happens when you add deep neural nets to it?",
      "and what happens when you add deep neural nets to Reinforcement Learning?", "Deep Reinforcement Learning"),
+    # ... and then the entry it names is the answer, the topic where it is asked about
+    (["what is a CNN used for?"], "ok and how do I choose the step size for it?",
+     "ok and how do I choose the step size for Convolutional Neural Network (CNN)?", "Learning Rate"),
     # ... or when the pronoun is what the named entry is joined to
     (["what is reinforcement learning"], "what happens when you combine it with deep neural nets",
      "what happens when you combine Reinforcement Learning with deep neural nets", "Deep Reinforcement Learning"),
