@@ -23,11 +23,12 @@ class CorpusError(QAError):
 class CorpusProblems(CorpusError):
     """Several glossary problems at once, one line each (file and line first)."""
 
-    def __init__(self, problems: list[CorpusError]):
+    def __init__(self, problems: list[CorpusError], capped: bool = False):
         self.problems = problems
         first = problems[0]
         super().__init__(first.path, first.line, first.reason)
-        self.args = (f"{len(problems)} problems in the glossary files:\n" + "\n".join(str(p) for p in problems),)
+        count = f"the first {len(problems)}" if capped else str(len(problems))
+        self.args = (f"{count} problems in the glossary files:\n" + "\n".join(str(p) for p in problems),)
 
     def __str__(self) -> str:
         return self.args[0]

@@ -116,7 +116,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise CorpusProblems(problems[:MAX_PROBLEMS])
+        raise CorpusProblems(problems[:MAX_PROBLEMS], capped=len(problems) >= MAX_PROBLEMS)
     return Corpus(entries=entries, files=digests, unread=unread_files(corpus_dir))
 
 
@@ -143,16 +143,19 @@ def _read_all(path: Path, data: bytes, name: str) -> tuple[list[Entry], list[Cor
 
 
 def _blank(name: str, data: bytes, line: int) -> bytes:
+    """The file with everything up to the part holding `line` blanked: what came before it read
+    without a problem, so the next read starts past it (a file with many problems costs about one
+    read, not one per problem). A table keeps its header row."""
     lines = data.split(b"\n")
-    start = end = min(line, len(lines)) - 1
-    if Path(name).suffix.lower() == ".md":
-        while start > 0 and not lines[start].startswith(b"## "):
-            start -= 1
-        end = start + 1
-        while end < len(lines) and not lines[end].startswith(b"## "):
+    end = min(line, len(lines)) - 1
+    suffix = Path(name).suffix.lower()
+    if suffix == ".md":  # to the end of the entry: the next heading
+        end += 1
+        while end < len(lines) and not lines[end].lstrip().startswith(b"## "):
             end += 1
         end -= 1
-    return b"\n".join(b"" if start <= i <= end else text for i, text in enumerate(lines))
+    keep = 1 if suffix in (".csv", ".tsv") else 0
+    return b"\n".join(lines[:keep] + [b""] * (end + 1 - keep) + lines[end + 1 :])
 
 
 def read_glossary(path: Path, data: bytes | None = None, name: str | None = None) -> list[Entry]:

@@ -230,3 +230,12 @@ def test_one_problem_is_reported_as_before(tmp_path):
     with pytest.raises(CorpusError) as caught:
         load_corpus(corpus)
     assert type(caught.value) is CorpusError and str(caught.value).startswith("a.md:7: unknown field 'Synonyms'")
+
+
+def test_problems_past_the_cap_are_said_to_be_more(tmp_path):
+    corpus = tmp_path / "corpus"
+    write(corpus, "many.jsonl", "".join('{"term": "T%d"\n' % n for n in range(60)))
+    with pytest.raises(CorpusProblems) as caught:
+        load_corpus(corpus)
+    assert len(caught.value.problems) == 50 and caught.value.problems[-1].line == 50
+    assert str(caught.value).startswith("the first 50 problems in the glossary files:\nmany.jsonl:1: ")
