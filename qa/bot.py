@@ -264,7 +264,8 @@ class Bot:
         if topic is not None and asks_for_sibling(text):
             return Reading(text, None, words, mentions)  # about another entry than the topic: see _answer
         joins = joins_topic(text)
-        if topic is not None and not self._new_subject(text, topic) and (has_pronoun(text) or bare or joins or is_elliptical(text, len(words))):
+        leans = has_pronoun(text) or bare or joins or is_elliptical(text, len(words))
+        if topic is not None and not self._new_subject(text, topic) and leans:
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
             if not own or has_compare_cue(text) or joins or (continues(text) and has_personal_pronoun(text)):
                 rewritten = substitute(text, self.entries[topic].term)

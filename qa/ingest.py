@@ -417,19 +417,22 @@ def entry_problems(entries: list[Entry]) -> list[CorpusError]:
     for entry in entries:
         for link in entry.see_also:
             if normalize_name(link) not in terms:
-                problems.append(CorpusError(entry.source.file, entry.source.line, f"see-also {link!r} of {entry.term!r} is not a term in the corpus"))
+                problems.append(CorpusError(entry.source.file, entry.source.line,
+                                            f"see-also {link!r} of {entry.term!r} is not a term in the corpus"))
     asked: dict[str, Entry] = {}
     for entry in entries:
         seen: set[str] = set()
         for question in entry.asked:
             key = normalize_name(question)
             if key in seen:
-                problems.append(CorpusError(entry.source.file, entry.source.line, f"example question {question!r} of {entry.term!r} is given twice"))
+                problems.append(CorpusError(entry.source.file, entry.source.line,
+                                            f"example question {question!r} of {entry.term!r} is given twice"))
             seen.add(key)
             owner = asked.setdefault(key, entry)
             if owner is not entry:
-                problems.append(CorpusError(entry.source.file, entry.source.line,
-                                            f"example question {question!r} of {entry.term!r} is already one of {owner.term!r} ({owner.source})"))
+                problems.append(CorpusError(
+                    entry.source.file, entry.source.line,
+                    f"example question {question!r} of {entry.term!r} is already one of {owner.term!r} ({owner.source})"))
     return problems
 
 
