@@ -262,14 +262,15 @@ class Composer:
             if inside is not None and inside.dense >= policy.min_dense_named:
                 top, confident, chosen = inside, True, True
                 ranked = [inside] + [item for item in ranked if item is not inside]
-        written = [m for m in mentions if m.text.replace(" ", "") not in self.retriever.names.initialisms
-                   and sure(m) and by_entry[m.entry].dense >= policy.min_dense_named]
-        if not confident and len(named) == 1 and written and not self._remote(vector, words, mentions, by_entry[named[0]]):
+        if not confident and len(named) == 1:
             # An entry no evidence makes sure of yields to the one entry the question names, as the
             # glossary writes it, when that one bears on the question as much as a named entry must
             # ("BN layer what does it do"; not "km a week", an initialism of K-means).
-            top, confident = by_entry[written[0].entry], True
-            ranked = [top] + [other for other in ranked if other is not top]
+            item = by_entry[named[0]]
+            written = any(m.text.replace(" ", "") not in self.retriever.names.initialisms for m in mentions)
+            if written and item.dense >= policy.min_dense_named and not self._remote(vector, words, mentions, item):
+                top, confident = item, True
+                ranked = [top] + [other for other in ranked if other is not top]
         if not confident:
             return self._refuse(question, reading, ranked)
         # Runners-up are cited when nearly as good; then those whose definition names the best

@@ -267,10 +267,11 @@ class Bot:
         leans = has_pronoun(text) or bare or joins or is_elliptical(text, len(words))
         if topic is not None and not self._new_subject(text, topic) and leans:
             own = {m.entry for m in mentions if m.score >= self.composer.policy.sure_name} - {topic}
-            if not own or has_compare_cue(text) or joins or (continues(text) and has_personal_pronoun(text)):
+            compare = has_compare_cue(text)
+            if not own or compare or joins or (continues(text) and has_personal_pronoun(text)):
                 rewritten = substitute(text, self.entries[topic].term)
                 words = tokens(rewritten)
-                setting = topic if own and not has_compare_cue(text) else None
+                setting = topic if own and not compare else None
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words), setting)
         return Reading(text, None, words, mentions)
 

@@ -30,9 +30,6 @@ class CorpusProblems(CorpusError):
         count = f"the first {len(problems)}" if capped else str(len(problems))
         self.args = (f"{count} problems in the glossary files:\n" + "\n".join(str(p) for p in problems),)
 
-    def __str__(self) -> str:
-        return self.args[0]
-
 
 class IndexError_(QAError):
     """Base for index problems (named so it does not shadow the builtin IndexError)."""
