@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rapidfuzz.distance import OSA
+
 from .chunk import split_sentences
-from .query import points_back
+from .query import asked_about_phrase, asks_beyond, points_back
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 from .types import Answer, Citation, Entry
 
@@ -36,6 +38,16 @@ def is_content_word(word: str) -> bool:
 
 def content_words(words: list[str]) -> list[str]:
     return [w for w in words if is_content_word(w)]
+
+
+# Long words that ask nothing of their own; a slip of one asks nothing either ("definiton").
+_LONG_FILLERS = tuple(sorted(w for w in STOPWORDS | GENERIC if len(w) >= 7))
+
+
+def is_filler_slip(word: str) -> bool:
+    """A stopword or generic word of seven letters or more, or a slip of one: one letter changed,
+    added, dropped or two swapped ("definiton", "explian", "algoritm")."""
+    return len(word) >= 6 and any(OSA.distance(word, filler, score_cutoff=1) <= 1 for filler in _LONG_FILLERS)
 
 
 @dataclass
@@ -186,13 +198,14 @@ class Composer:
             """An exact or near-exact name needs no further evidence; a looser typo needs meaning too."""
             return mention.score >= policy.sure_name or by_entry[mention.entry].dense >= policy.min_dense_named
 
-        wanted = set(content_words(words))
+        # what the question asks beside a name: no slip of a filler word the glossary does not use
+        wanted = {w for w in content_words(words) if w in self.retriever.names.vocabulary or not is_filler_slip(w)}
         if len(named) == 1 and wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
             if sure(mentions[0]):
                 return self.define(question, reading, by_entry[named[0]])
 
-        other = self._other_compound((subject, about, question), words, mentions, context, ranked)
+        other = self._other_compound((subject, asked_about_phrase(question), question), words, mentions, context, ranked)
         if other is not None:
             places = self.retriever.passages(other, policy.max_citations + 1)
             if not places:
@@ -219,8 +232,8 @@ class Composer:
                 return self.define(question, reading, by_entry[covering[0].entry])
             if (not in_subject or extra) and len(subject_words) <= 4:
                 places = self.retriever.mentioned_in(subject)
-                if places:
-                    return self._mentioned(question, reading, subject, places, ranked)
+                if places:  # asked more than what it is, the glossary can say no more than where it is named
+                    return self._mentioned(question, reading, subject, places, ranked, answered=not asks_beyond(question))
                 subject_content = content_words(subject_tokens)
                 strange = all(self._unknown_thing(w) for w in subject_content)  # "attention": no word of ours
                 if not ranked or ranked[0].dense < policy.unknown_subject_dense or strange or self._unknown_kind(words, covering):

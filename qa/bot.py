@@ -20,7 +20,7 @@ from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexErr
 from .ingest import Corpus, load_corpus, normalize_name
 from .query import (
     asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, clean, closing_subject, continues, define_subject,
-    has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, substitute,
+    has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, points_to_second, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -222,7 +222,7 @@ class Bot:
         chat = [small_talk(c.text) if ok else None for c, ok in zip(cleaned, usable)]
         usable = [ok and said is None for ok, said in zip(usable, chat)]
         self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if has_words(t)])
-        topics = [self._topic(e) if ok else None for e, ok in zip(earlier, usable)]
+        topics = [self._topic(e, c.text) if ok else None for e, c, ok in zip(earlier, cleaned, usable)]
         readings = [self._read(c.text, t) if ok else None for c, t, ok in zip(cleaned, topics, usable)]
         vectors = self._warm([r.query for r in readings if r is not None])
         responses = [self._answer(r, vectors[r.query], t) if r is not None else None for r, t in zip(readings, topics)]
@@ -239,17 +239,26 @@ class Bot:
             answers.append(answer)
         return answers
 
-    def _topic(self, earlier: list[str]) -> int | None:
-        """The entry the conversation is about: the first cited entry of the last answered turn."""
-        topic = None
-        for text in earlier:
-            if not has_words(text):
+    def _topic(self, earlier: list[str], text: str) -> int | None:
+        """The entry the conversation is about when `text` is asked: the first cited entry of the
+        last answered turn, or its second when `text` points there ("tell me more about the
+        second one" after "k-means vs hierarchical clustering?")."""
+        cited: list[int] = []
+        for said in earlier:
+            if not has_words(said):
                 continue
-            reading = self._read(text, topic)
+            topic = self._pick(cited, said)
+            reading = self._read(said, topic)
             answer = self._answer(reading, self.encode(reading.query), topic)
             if answer.answered and answer.citations:
-                topic = self._position[answer.citations[0].term]  # term -> entry position
-        return topic
+                cited = [self._position[c.term] for c in answer.citations]  # term -> entry position
+        return self._pick(cited, text)
+
+    @staticmethod
+    def _pick(cited: list[int], text: str) -> int | None:
+        if len(cited) >= 2 and points_to_second(text):
+            return cited[1]
+        return cited[0] if cited else None
 
     def _read(self, text: str, topic: int | None) -> "Reading":
         """How to read a question: a follow-up (a pronoun, "and ...?", or no word of its own beyond

@@ -68,7 +68,7 @@ _SIBLING = re.compile(
 # and the yes/no "is X ...?", "does X ...?".
 _ASKED_ABOUT = re.compile(
     r"^" + _FILLERS + r"(?:(?:how|why)\s+(?:does|do|is|are|did|was|were)|what\s+(?:does|do)|is|are|does|do)\s+"
-    r"(?:(?:a|an|the|this|that|these|those|every|each|all|any|some|such|both)\s+)?(?:[b-hj-z]\s+)?(?P<word>[a-z][\w-]+)"
+    r"(?:(?:a|an|the|this|that|these|those|every|each|all|any|some|such|both)\s+)?(?:(?P<letter>[b-hj-z])\s+)?(?P<word>[a-z][\w-]+)"
 )
 # Who is asking or doing, not what is asked about ("why do researchers hold out a validation set").
 _PEOPLE = frozenset("people researchers students engineers practitioners scientists experts folks companies teams anyone "
@@ -79,7 +79,7 @@ _PEOPLE = frozenset("people researchers students engineers practitioners scienti
 # ("common ones", "which ones") or at the end.
 _THAT = r"(?:(?<=\bdoes )|(?<=\bis )|(?<=\bwas )|(?<=\bdid )|(?<=\bmakes )|(?<=\bwould ))that(?!\s+(?:the|a|an|my|we|you|i|it|they|there|our|your|this|its|their)\b)"
 _ONES = r"(?:(?<=\bwhich )|(?<=\bcommon )|(?<=\bother )|(?<=\bsome )|(?<=\bfew )|(?<=\bmain )|(?<=\bpopular )|(?<=\busual )|(?<=\bbest ))ones|ones(?=\W*$)"
-_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|that technique|that method"
+_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|the (?:first|1st|second|2nd) one|that technique|that method"
                        r"|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:(?:ok|okay|right|alright|hmm)[\s,]+)?(?:and|also|so|but|then|plus|what about|how about)\b")
@@ -155,6 +155,17 @@ def _subject(text: str) -> str | None:
     return subject or None
 
 
+# "what is X and how/why ...", "what is X? how ...": a definition request going on to ask more
+_BEYOND = re.compile(r"(?: and|[,;?](?:\s*and)?)\s+(?:how|why|what|when|where|who|which)\b")
+
+
+def asks_beyond(text: str) -> bool:
+    """Whether a definition request goes on to ask more about its subject ("what is early
+    stopping and how do i pick the patience value?"); "what are sigmoid, tanh and relu?" does not."""
+    match = _definition(_QUALIFIER.sub("", " ".join(text.casefold().split())))
+    return bool(match and _BEYOND.search(match.group("subject")))
+
+
 def points_back(subject: str | None) -> bool:
     """Whether a definition request's subject only points back at something named before it."""
     return subject is not None and subject in _POINTERS
@@ -171,6 +182,16 @@ def asked_about(text: str) -> str | None:
     match = _ASKED_ABOUT.match(text.casefold())
     word = match.group("word") if match else None
     return None if word in _PEOPLE else word
+
+
+def asked_about_phrase(text: str) -> str | None:
+    """The rest of the question from what `asked_about` finds, with a single letter before it:
+    'how does k nearest neighbors classify a point' -> 'k nearest neighbors classify a point'."""
+    text = text.casefold()
+    match = _ASKED_ABOUT.match(text)
+    if match is None or match.group("word") in _PEOPLE:
+        return None
+    return text[match.start("letter") if match.group("letter") else match.start("word") :]
 
 
 # "why not just use one train/test split instead of that?" asks why the topic is needed, not for another entry
@@ -199,6 +220,15 @@ def asks_for_means(text: str) -> bool:
 
 def has_pronoun(text: str) -> bool:
     return bool(_PRONOUNS.search(text.casefold()))
+
+
+# "tell me more about the second one", "and the latter?": the second of two things just answered
+_SECOND = re.compile(r"\bthe (?:second|2nd) one\b(?!')|\bthe latter\b")
+
+
+def points_to_second(text: str) -> bool:
+    """Whether a follow-up points at the second of the entries the last answer cited."""
+    return bool(_SECOND.search(text.casefold()))
 
 
 def has_personal_pronoun(text: str) -> bool:

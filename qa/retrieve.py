@@ -27,6 +27,8 @@ STOPWORDS = frozenset(
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 # One letter, a hyphen (or the Unicode ones pasted from PDFs) and a word: "k-means", "t-SNE".
 _LETTER_HEAD = re.compile(r"(?<![\w\-\u2010\u2011])([^\W\d_])[\-\u2010\u2011]([^\W\d_][^\W_]*)")
+# The same written with spaces and two words after the letter: "k nearest neighbours".
+_LETTER_WORDS = re.compile(r"([^\W\d_])\s+([^\W\d_]{3,})\s+([^\W\d_]{3,})\b")
 # What `bm25s.tokenize(..., stopwords="en")` makes of a text, for one question at a time: that
 # call builds two progress bars (disabled, still constructed) per call, a tenth of a question's
 # ranking time (tests/test_retrieve.py checks the two agree).
@@ -197,14 +199,32 @@ class NameTable:
         ("k-nearest", "t-test" beside "k-means", "t-SNE") but not its word, nor a slip of it
         (one letter changed, added, dropped or two swapped, two in a word over five letters:
         "k-maens", not "k-medians"); with the entries whose names it shares the letter with."""
-        match = _LETTER_HEAD.match(phrase.casefold())
+        text = phrase.casefold()
+        match = _LETTER_HEAD.match(text)
+        if match is not None:
+            letter, rest = match.groups()
+            known = self.letter_heads.get(letter)
+            if not known or self._slip_of(rest, known):
+                return None
+            return f"{letter}-{rest}", set(known.values())
+        # Written with spaces, a letter is often a count ("k clusters", "how does k change the
+        # clusters"): only two words, neither a stopword nor both used by the entries sharing the
+        # letter, make another name ("k nearest neighbours"; not "k cluster centers" of K-means).
+        match = _LETTER_WORDS.match(text)
         if match is None:
             return None
-        letter, rest = match.groups()
+        letter, first, second = match.groups()
         known = self.letter_heads.get(letter)
-        if not known or any(OSA.distance(rest, word) <= (1 if len(word) <= 5 else 2) for word in known):
+        if not known or first in STOPWORDS or second in STOPWORDS or self._slip_of(first, known):
             return None
-        return f"{letter}-{rest}", set(known.values())
+        owners = set(known.values())
+        if all(any(w in self.entry_words[e] for e in owners) for w in (first, second)):
+            return None
+        return f"{letter} {first} {second}", owners
+
+    @staticmethod
+    def _slip_of(word: str, known) -> bool:
+        return any(OSA.distance(word, name) <= (1 if len(name) <= 5 else 2) for name in known)
 
     def known_word(self, word: str) -> bool:
         """A word the glossary uses, or a typo of one (same first letter, similar spelling)."""

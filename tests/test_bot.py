@@ -76,6 +76,8 @@ def test_asked_for_a_means_a_named_entry_yields_to_the_best_entry_related_to_it(
 def test_typos_and_acronyms(bot):
     assert terms(bot.ask("dropuot"))[0] == "Dropout"
     assert terms(bot.ask("explain auto-encodr"))[0] == "Autoencoder"
+    # a misspelt name beside a misspelt filler word is still just a name
+    assert terms(bot.ask("reinforcment lerning definiton"))[0] == "Reinforcement Learning"
     assert terms(bot.ask("what is pca"))[0] == "Principal Component Analysis (PCA)"
     assert terms(bot.ask("tsne?"))[0] == "t-Distributed Stochastic Neighbor Embedding (t-SNE)"
     # short names: letters swapped, one slip up to five letters, two beyond
@@ -184,6 +186,11 @@ def test_the_one_entry_named_answers_when_no_other_is_sure(bot, question, answer
     ("what is a t-test", False, None),
     ("what is the k-value in k-means", True, "K-means"),  # the entry it shares the letter with is named
     ("what is k-fold cross validation", True, "Cross-Validation"),  # an alias holds "k-fold"
+    # the same with spaces: a letter and two words, at the opening or after "how does"
+    ("how does k nearest neighbors classify a new point", False, None),
+    ("k nearest neighbours: how do I choose k for classification?", False, None),
+    ("k cluster centers, how are they picked?", True, "K-means"),  # K-means's own words: no other name
+    ("how does k change the clusters", True, "K-means"),  # a count
     # the names themselves, and a typo of one
     ("what is k-means", True, "K-means"),
     ("what is k-maens", True, "K-means"),
@@ -484,8 +491,26 @@ def test_how_a_thing_only_named_in_passing_works_is_refused_with_a_pointer(bot):
     what = bot.ask("what is adam")  # what it is, the glossary does say
     assert what.answered and terms(what) == ["Optimization Algorithm"]
     assert answer.no_entry == what.no_entry == "adam"  # a gap either way, for the staff's review
+    # asked more than what a thing named in passing is, the glossary says no more than where it is
+    beyond = bot.ask("what is early stopping and how do i pick the patience value?")
+    assert not beyond.answered and beyond.no_entry == "early stopping" and beyond.suggestions == terms(beyond)
+    assert beyond.answer.startswith("That is not in the glossary: *early stopping* has no entry of its own")
+    assert bot.ask("what are sigmoid, tanh and relu all examples of?").answered  # a list, not a second question
     k_means = bot.ask("how does k-means work")
     assert k_means.answered and k_means.no_entry is None  # an entry's own name is no passing mention
+
+
+@pytest.mark.parametrize("history, question, place, first", [
+    (["whats the difference between k-means and hierarchical clustering"], "tell me more about the second one", 1, "Hierarchical Clustering"),
+    (["bagging vs boosting"], "ok and the latter?", 1, "Boosting"),
+    (["bagging vs boosting"], "how does the first one work", 0, "Bagging"),
+    (["what fixes overfitting?"], "tell me more about the second one", 1, "Regularization"),
+])
+def test_the_second_one_is_the_second_entry_the_last_answer_cited(bot, history, question, place, first):
+    assert terms(bot.ask(history[0]))[place] == first
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first
+    assert first in answer.reading and "second" not in answer.reading and "latter" not in answer.reading
 
 
 @pytest.mark.parametrize("history, question, first", [
@@ -630,3 +655,11 @@ def test_a_refusal_names_its_closest_terms_in_good_grammar(bot):
         elif n > 1:
             assert "The closest terms are " in answer.answer, answer.answer
     assert counts.get(1) and counts.get(3)  # both forms were seen
+
+
+def test_a_slip_of_a_long_filler_word_is_a_filler_word():
+    from qa.answer import is_filler_slip
+
+    assert is_filler_slip("definiton") and is_filler_slip("explian") and is_filler_slip("algoritm")
+    assert is_filler_slip("definition")  # the word itself
+    assert not is_filler_slip("dropout") and not is_filler_slip("kernel") and not is_filler_slip("means")

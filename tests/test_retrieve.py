@@ -89,3 +89,9 @@ def test_a_letter_and_hyphen_before_another_word_is_another_name():
     assert names.other_compound("t-distribued noise") is None
     assert names.other_compound("3-gram") is None and names.other_compound("x-ray") is None  # no name starts so
     assert names.other_compound("the n-queens puzzle") is None  # only a phrase opening with it
+    # written with spaces: two words after the letter, not both the sharing entry's own words
+    assert names.other_compound("n queens puzzle solver") == ("n queens puzzle", {1})
+    assert names.other_compound("n gram model") is None and names.other_compound("n grams model") is None
+    assert names.other_compound("t distributed noise") is None
+    assert names.other_compound("n definition words") is None  # words of the N-gram entry's own
+    assert names.other_compound("n of them") is None and names.other_compound("n layers") is None  # a count
