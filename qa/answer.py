@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from .chunk import split_sentences
-from .query import asked_about_phrase, asks_beyond, points_back
+from .query import asked_about_phrase, asks_beyond, asks_history, points_back
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 from .types import Answer, Citation, Entry
 
@@ -23,6 +23,7 @@ GENERIC = frozenset(
 )
 
 
+_YEAR = re.compile(r"\b(?:1[6-9]|20)\d\d\b")  # a definition that dates something can say when
 _ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|Such)\b")
 
 
@@ -65,7 +66,7 @@ class Policy:
     unknown_subject_dense: float = 0.55  # "what is X" with X no entry's name needs this much
     same_compound_dense: float = 0.68  # "k-X" beside a name "k-Y" is another thing below this cosine
     cite_margin: float = 0.12  # cite runners-up this close to the best
-    related_margin: float = 1.0  # ... or this close, when their definition names the best entry or a See-also links them
+    related_margin: float = 1.3  # ... or this close, when their definition names the best entry or a See-also links them
     min_dense_related: float = 0.25  # ... and they bear on the question this much
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
@@ -286,6 +287,8 @@ class Composer:
                 ranked = [top] + [other for other in ranked if other is not top]
         if not confident:
             return self._refuse(question, reading, ranked)
+        if asks_history(question) and not _YEAR.search(self.retriever.entries[top.entry].definition):
+            return self._refuse(question, reading, ranked)  # "who invented it?": no definition says who or when
         # Runners-up are cited when nearly as good; then those whose definition names the best
         # entry ("what fixes overfitting?" -> Regularization, Dropout); then those a "See also"
         # links to it; each only while it still bears on the question.

@@ -166,6 +166,19 @@ def asks_beyond(text: str) -> bool:
     return bool(match and _BEYOND.search(match.group("subject")))
 
 
+# "who invented it?", "when was dropout introduced?", "in what year ...": a person or a date
+_HISTORY = re.compile(
+    r"\bwho (?:first )?(?:invented|created|came up with|developed|proposed|introduced|discovered|coined)\b"
+    r"|\bwhen (?:was|were|did) .*\b(?:invent|introduc|creat|develop|propos|discover|coin)\w*"
+    r"|\b(?:what|which) (?:year|decade|century)\b"
+)
+
+
+def asks_history(text: str) -> bool:
+    """Whether the question asks who made something or when ("who invented it and in what year")."""
+    return bool(_HISTORY.search(text.casefold()))
+
+
 def points_back(subject: str | None) -> bool:
     """Whether a definition request's subject only points back at something named before it."""
     return subject is not None and subject in _POINTERS

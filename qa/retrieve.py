@@ -309,9 +309,10 @@ class Weights:
     # object of the question ("how do I minimize a loss function?"); measured best at zero.
     hub: float = 0.5  # penalty for entries close to many others (hubness), so specific entries win
     # An example question of the entry (`Asked:`) close to the question: its cosine above the
-    # floor (below it, any two questions share that much) counts this much.
-    asked: float = 1.5
-    asked_floor: float = 0.3
+    # floor (below it, any two questions share that much) counts this much. Swept over all the
+    # labelled sets (README): 1.5 above 0.30 before; 2.5-4.0 above 0.40-0.45 all do better.
+    asked: float = 3.5
+    asked_floor: float = 0.45
     means_margin: float = 0.15  # see Retriever._yield_to_means
     means_asked: float = 0.5
 
@@ -348,6 +349,7 @@ class Retriever:
         self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
+        self.genus = self._genus()
         self.linked = self._linked()
         self.hubness = self._hubness(self.whole_chunk)
         documents = [" ".join([e.term, *e.aliases, e.definition]) for e in entries]
@@ -380,6 +382,22 @@ class Retriever:
                 if mention.entry != position:
                     named_by.setdefault(mention.entry, set()).add(position)
         return named_by
+
+    def _genus(self) -> dict[int, int]:
+        """entry -> the entry its definition opens by saying it is a kind of ("Gradient descent is
+        an optimization algorithm ...", "K-means is a popular clustering algorithm ..."): a name
+        within a few words after the first "is" or "are"."""
+        genus: dict[int, int] = {}
+        for position, entry in enumerate(self.entries):
+            words = tokens(entry.definition[:300])
+            verb = next((i for i, w in enumerate(words[:12]) if w in ("is", "are")), None)
+            if verb is None:
+                continue
+            for mention in self.names.mentions(words[: verb + 6], fuzzy=False):
+                if mention.entry != position and mention.start > verb:
+                    genus[position] = mention.entry
+                    break
+        return genus
 
     def _hubness(self, whole: dict[int, int], k: int = 5, reference_size: int = 2000) -> np.ndarray:
         """Mean cosine of each entry with its k nearest other entries: broad entries ("Neural
@@ -497,7 +515,8 @@ class Retriever:
         named = {m.entry for m in mentions}
         for entry in named:
             related = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set())
-                       if e in evidence and evidence[e].means_for is None]  # one place each
+                       if e in evidence and evidence[e].means_for is None  # one place each
+                       and e != self.genus.get(entry)]  # what it is a kind of is no means to it
             if not related:
                 continue
             said = [e for e in related if e in named]

@@ -663,3 +663,11 @@ def test_a_slip_of_a_long_filler_word_is_a_filler_word():
     assert is_filler_slip("definiton") and is_filler_slip("explian") and is_filler_slip("algoritm")
     assert is_filler_slip("definition")  # the word itself
     assert not is_filler_slip("dropout") and not is_filler_slip("kernel") and not is_filler_slip("means")
+
+
+def test_who_made_a_thing_or_when_is_not_in_a_glossary_that_dates_nothing(bot):
+    answer = bot.ask("who invented gradient descent")
+    assert not answer.answered and answer.suggestions[0] == "Gradient Descent"
+    assert not bot.ask("who invented it and in what year", ["what's gradient descent"]).answered
+    assert not bot.ask("when was dropout introduced?").answered
+    assert terms(bot.ask("when should i use dropout?"))[0] == "Dropout"  # "when" asking for a situation

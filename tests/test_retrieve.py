@@ -95,3 +95,10 @@ def test_a_letter_and_hyphen_before_another_word_is_another_name():
     assert names.other_compound("t distributed noise") is None
     assert names.other_compound("n definition words") is None  # words of the N-gram entry's own
     assert names.other_compound("n of them") is None and names.other_compound("n layers") is None  # a count
+
+
+def test_an_entry_that_opens_by_naming_its_kind_has_that_entry_as_its_genus(bot):
+    retriever = bot.retriever
+    genus = {retriever.entries[e].term: retriever.entries[g].term for e, g in retriever.genus.items()}
+    assert genus["Gradient Descent"] == "Optimization Algorithm" and genus["K-means"] == "Clustering"
+    assert genus["Dropout"] == "Regularization" and "Overfitting" not in genus
