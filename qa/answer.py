@@ -73,6 +73,7 @@ class Policy:
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
     min_dense_nearest: float = 0.15  # a refusal offers nearest terms only from this cosine up
     min_domain: float = 0.14  # a question farther than this (cosine) from the glossary's centre is about something else ...
+    min_domain_named: float = 0.165  # ... or than this, when a name in it is what makes it look answerable
     remote_asked: float = 0.60  # ... unless an example question of its best entry is this close
     max_citations: int = 3
     max_quotes: int = 2
@@ -345,18 +346,23 @@ class Composer:
                     return " ".join(words[m.start : m.end])
         return subject
 
-    def in_domain(self, vector) -> bool:
+    def in_domain(self, vector, least: float | None = None) -> bool:
         """Whether a question's vector lies in the glossary's domain: its cosine with the centre
-        is at least `min_domain` (a vector of another shape cannot be judged: taken as in)."""
-        return self.centre.shape != np.shape(vector) or float(self.centre @ vector) >= self.policy.min_domain
+        is at least `least` (`min_domain` by default; a vector of another shape cannot be judged:
+        taken as in)."""
+        least = self.policy.min_domain if least is None else least
+        return self.centre.shape != np.shape(vector) or float(self.centre @ vector) >= least
 
     def _remote(self, vector, words: list[str], mentions: list[Mention], top: EntryEvidence) -> bool:
         """Whether a question that says more than a name is far from everything the glossary is
         about, whatever one word of it names ("what's the high school dropout rate", "how do i
-        update the linux kernel"): its cosine with the glossary's centre is below `min_domain`.
-        Not when a name in it is misspelt (the vector of a typo says little), nor when one of the
-        entry's example questions is close to it."""
-        if vector is None or self.in_domain(vector):
+        update the linux kernel"): its cosine with the glossary's centre is below `min_domain`,
+        or below `min_domain_named` when it names an entry (a name in another sense makes a
+        question look nearer than it is: "tips for bagging groceries" 0.163; unnamed questions in
+        scope reach down to 0.15: "how do i segment my users into groups ..."). Not when a name in
+        it is misspelt (the vector of a typo says little), nor when one of the entry's example
+        questions is close to it."""
+        if vector is None or self.in_domain(vector, self.policy.min_domain_named if mentions else None):
             return False
         if any(m.score < 1.0 or len(m.text.replace(" ", "")) <= 4 for m in mentions) or top.asked >= self.policy.remote_asked:
             return False

@@ -280,6 +280,10 @@ def test_how_does_an_unknown_thing_work_is_refused(bot, question, answered):
     ("how do I rebuild the kernel of my raspberry pi?", False),
     ("is bagging leaves in autumn good for the lawn?", False),
     ("why does my bank charge a penalty for early repayment, is that regularization?", False),
+    # nearer the glossary's centre than those, but a name is all that makes them look answerable
+    ("tips for bagging groceries quickly at my supermarket job", False),  # 0.157 from the centre
+    # as far (0.155), with no name: in scope
+    ("how do i segment my users into groups when i dont have any labels", True),
     # the same names in the glossary's sense, a misspelt one, an acronym
     ("why does dropout prevent overfitting?", True),
     ("what kernel should I use for an svm on text data?", True),
