@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from .chunk import split_sentences
-from .query import asked_about_phrase, asks_beyond, asks_history, points_back
+from .query import asked_about_phrase, asks_beyond, asks_history, points_back, unqualified
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 from .types import Answer, Citation, Entry
 
@@ -19,7 +19,8 @@ from .types import Answer, Citation, Entry
 GENERIC = frozenset(
     "algorithm algorithms technique techniques method methods model models concept term approach ml ai thing things in for with"
     " exactly actually really again basically simply briefly quickly"
-    " example examples give show list more detail details common some other types kinds part bit work works".split()
+    " example examples give show list more detail details common some other types kinds part bit work works"
+    " main major different various popular".split()
 )
 
 
@@ -200,8 +201,10 @@ class Composer:
             """An exact or near-exact name needs no further evidence; a looser typo needs meaning too."""
             return mention.score >= policy.sure_name or by_entry[mention.entry].dense >= policy.min_dense_named
 
-        # what the question asks beside a name: no slip of a filler word the glossary does not use
-        wanted = {w for w in content_words(words) if w in self.retriever.names.vocabulary or not is_filler_slip(w)}
+        # what the question asks beside a name: no qualifier ("in plain english"), no slip of a
+        # filler word the glossary does not use ("definiton")
+        wanted = {w for w in content_words(tokens(unqualified(" ".join(words))))
+                  if w in self.retriever.names.vocabulary or not is_filler_slip(w)}
         if len(named) == 1 and wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
             if sure(mentions[0]):

@@ -118,6 +118,11 @@ _CLAUSE = re.compile(r"[,;:.!?]\s+|\s+[-–—]+\s+")
 _POINTERS = frozenset("that it this those these they them".split())
 
 
+def unqualified(text: str) -> str:
+    """The question without a qualifier saying how to explain it ("pca in plain english" -> "pca")."""
+    return _QUALIFIER.sub("", " ".join(text.casefold().split()))
+
+
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
     return _subject(_QUALIFIER.sub("", " ".join(text.casefold().split())))  # "what does X mean in machine learning?"

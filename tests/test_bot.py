@@ -76,8 +76,9 @@ def test_asked_for_a_means_a_named_entry_yields_to_the_best_entry_related_to_it(
 def test_typos_and_acronyms(bot):
     assert terms(bot.ask("dropuot"))[0] == "Dropout"
     assert terms(bot.ask("explain auto-encodr"))[0] == "Autoencoder"
-    # a misspelt name beside a misspelt filler word is still just a name
+    # a misspelt name beside a misspelt filler word, or a way to explain it, is still just a name
     assert terms(bot.ask("reinforcment lerning definiton"))[0] == "Reinforcement Learning"
+    assert terms(bot.ask("hierarchal clustring in simple terms")) == ["Hierarchical Clustering"]
     assert terms(bot.ask("what is pca"))[0] == "Principal Component Analysis (PCA)"
     assert terms(bot.ask("tsne?"))[0] == "t-Distributed Stochastic Neighbor Embedding (t-SNE)"
     # short names: letters swapped, one slip up to five letters, two beyond
@@ -675,3 +676,12 @@ def test_who_made_a_thing_or_when_is_not_in_a_glossary_that_dates_nothing(bot):
     assert not bot.ask("who invented it and in what year", ["what's gradient descent"]).answered
     assert not bot.ask("when was dropout introduced?").answered
     assert terms(bot.ask("when should i use dropout?"))[0] == "Dropout"  # "when" asking for a situation
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is clustering"], "what are the different kinds", "Clustering"),
+    (["what is ensemble learning"], "what are the main types", "Ensemble Learning"),
+])
+def test_asked_for_its_kinds_a_follow_up_stays_with_its_topic(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first
