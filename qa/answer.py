@@ -10,7 +10,7 @@ import numpy as np
 
 from rapidfuzz.distance import OSA
 
-from .chunk import split_sentences
+from .chunk import names_of, split_sentences
 from .query import asked_about_phrase, asks_beyond, asks_history, points_back, unqualified
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 from .types import Answer, Citation, Entry
@@ -229,8 +229,10 @@ class Composer:
             covering = [m for m in in_subject if m.end - m.start >= max(1, len(subject_words) - 2)]
             # Words of the subject outside the name make it another thing ("graph neural network"),
             # except a word of some entry's name after it: that says what it is ("bn layer").
+            # Nor do words of another of its own names ("k-fold cv": "k-fold cross-validation").
             after = covering[0].end - offset if covering and offset is not None else len(subject_tokens)
-            extra = [w for i, w in enumerate(subject_tokens) if is_content_word(w)
+            own = set(tokens(" ".join(names_of(self.retriever.entries[covering[0].entry])))) if covering else set()
+            extra = [w for i, w in enumerate(subject_tokens) if is_content_word(w) and w not in own
                      and not any(m.text.split().count(w) for m in covering)
                      and not (i >= after and w in self.retriever.names.name_words)]
             if covering and not extra and sure(covering[0]):
@@ -479,7 +481,9 @@ class Composer:
         entries = [self.retriever.entries[item.entry] for item in items]
         where = ", ".join(f"**{_escape(e.term)}**" for e in entries)
         opening = "" if answered else "That is not in the glossary: "
-        lines = [self._header(reading), f"{opening}*{_escape(subject)}* has no entry of its own; the glossary mentions it under {where}"
+        spelled = self.retriever.spelled_out.get(subject)
+        shown = f"*{_escape(subject)}* ({_escape(spelled)})" if spelled else f"*{_escape(subject)}*"  # "sgd (stochastic gradient descent)"
+        lines = [self._header(reading), f"{opening}{shown} has no entry of its own; the glossary mentions it under {where}"
                  + (":\n\n" if answered else ", and says no more than this:\n\n")]
         for number, (entry, qs) in enumerate(zip(entries, quotes), start=1):
             lines.append(f"**{_escape(entry.term)}**: {' '.join(_render_quote(q, entry) for q in qs)} [{number}]\n\n")

@@ -34,6 +34,11 @@ _LETTER_WORDS = re.compile(r"([^\W\d_])\s+([^\W\d_]{3,})\s+([^\W\d_]{3,})\b")
 # ranking time (tests/test_retrieve.py checks the two agree).
 _BM25_SPLIT = re.compile(r"(?u)\b\w\w+\b").findall
 _BM25_STOPWORDS = frozenset(STOPWORDS_EN)
+# An item of a list in a definition: after a comma, "include", "such as", "and" or "or", and
+# before the next of those or the sentence's end ("... include gradient descent, stochastic
+# gradient descent, and Adam").
+_LIST_ITEM = re.compile(r"(?:,|\binclud(?:e|es|ing)|\bsuch as|\band|\bor)\s+([^\W\d_][\w-]*(?:\s+[^\W\d_][\w-]*){1,4})"
+                        r"(?=\s*(?:,|;|\.|\(|\band\b|\bor\b|$))")
 
 
 _SENTENCE, _ASKED, _WHOLE = 0, 1, 2  # chunk kinds, as Retriever._dense reads them
@@ -349,6 +354,7 @@ class Retriever:
         self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
         self.named_by = self._named_by()
+        self.spelled_out = self._spelled_out()
         self.genus = self._genus()
         self.linked = self._linked()
         self.hubness = self._hubness(self.whole_chunk)
@@ -382,6 +388,21 @@ class Retriever:
                 if mention.entry != position:
                     named_by.setdefault(mention.entry, set()).add(position)
         return named_by
+
+    def _spelled_out(self) -> dict[str, str]:
+        """Initialisms of the kinds of entries that definitions list ("Common optimization
+        algorithms include gradient descent, stochastic gradient descent, and Adam": "sgd"), a
+        word and an entry's name of two words or more, when the initialism is no name or word of
+        the glossary's. Only list items: "common loss functions" opening a sentence is none."""
+        spelled: dict[str, str] = {}
+        for entry in self.entries:
+            for match in _LIST_ITEM.finditer(entry.definition.casefold()):
+                words = tokens(match.group(1))
+                if len(words) >= 3 and words[0] not in STOPWORDS and " ".join(words[1:]) in self.names.exact:
+                    initials = "".join(w[0] for w in words)
+                    if initials not in self.names.exact and initials not in self.names.vocabulary:
+                        spelled.setdefault(initials, " ".join(words))
+        return spelled
 
     def _genus(self) -> dict[int, int]:
         """entry -> the entry its definition opens by saying it is a kind of ("Gradient descent is
@@ -444,8 +465,9 @@ class Retriever:
     def mentioned_in(self, phrase: str, limit: int = 3) -> list[tuple[int, str]]:
         """Entries whose definitions mention a phrase that is not an entry of its own ("xgboost",
         "relu", "l2 regularization"), with the sentence that mentions it; none when more than
-        `limit` do (a phrase that common says nothing of where to look)."""
-        found = self.passages(phrase, limit + 1)
+        `limit` do (a phrase that common says nothing of where to look). An initialism of a
+        phrase they name ("sgd") is looked up spelled out."""
+        found = self.passages(self.spelled_out.get(phrase.strip(), phrase), limit + 1)
         return found if len(found) <= limit else []
 
     def passages(self, phrase: str, most: int) -> list[tuple[int, str]]:

@@ -685,3 +685,20 @@ def test_who_made_a_thing_or_when_is_not_in_a_glossary_that_dates_nothing(bot):
 def test_asked_for_its_kinds_a_follow_up_stays_with_its_topic(bot, history, question, first):
     answer = bot.ask(question, history)
     assert answer.answered and terms(answer)[0] == first
+
+
+def test_an_initialism_of_a_kind_a_definition_lists_is_looked_up_spelled_out(bot):
+    # Optimization Algorithm: "Common optimization algorithms include gradient descent,
+    # stochastic gradient descent, and Adam."; "common optimization algorithms" opening the
+    # sentence is no list item, so "coa" means nothing
+    assert bot.retriever.spelled_out == {"sgd": "stochastic gradient descent"}
+    answer = bot.ask("what's SGD")
+    assert answer.answered and terms(answer) == ["Optimization Algorithm"] and answer.no_entry == "sgd"
+    assert answer.answer.startswith("*sgd* (stochastic gradient descent) has no entry of its own")
+    assert not bot.ask("what is coa").answered
+
+
+def test_a_name_with_words_of_another_of_its_names_is_that_entry(bot):
+    # "k-fold" is no entry's name, but Cross-Validation's alias "k-fold cross-validation" holds it
+    for question in ("what is k-fold CV", "what does k-fold cv mean"):
+        assert terms(bot.ask(question)) == ["Cross-Validation"], question
