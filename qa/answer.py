@@ -482,7 +482,7 @@ class Composer:
         where = ", ".join(f"**{_escape(e.term)}**" for e in entries)
         opening = "" if answered else "That is not in the glossary: "
         spelled = self.retriever.spelled_out.get(subject)
-        shown = f"*{_escape(subject)}* ({_escape(spelled)})" if spelled else f"*{_escape(subject)}*"  # "sgd (stochastic gradient descent)"
+        shown = f"*{_escape(subject)}*" + (f" ({_escape(spelled)})" if spelled else "")  # "sgd (stochastic gradient descent)"
         lines = [self._header(reading), f"{opening}{shown} has no entry of its own; the glossary mentions it under {where}"
                  + (":\n\n" if answered else ", and says no more than this:\n\n")]
         for number, (entry, qs) in enumerate(zip(entries, quotes), start=1):

@@ -17,10 +17,11 @@ from .answer import Composer, Policy, content_words
 from .chunk import chunk_entries
 from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
-from .ingest import Corpus, load_corpus, normalize_name
+from .ingest import Corpus, load_corpus
 from .query import (
-    asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, clean, closing_subject, continues, define_subject,
-    has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, points_to_second, substitute,
+    asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_opposite_of, clean, closing_subject,
+    continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, points_to_second,
+    substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -32,12 +33,6 @@ HISTORY_TURNS = 3  # how many earlier questions a follow-up can lean on
 # one": no subject of their own
 _FRAME_WORDS = frozenset({"one", "ones", "called", "two", "three", "both", "many", "much", "most", "more", "few", "several"})
 _MOST_UNUSED = 4  # a vague follow-up says at most this many things its topic's entries never do
-_PREFIX = re.compile(r"^(?:over|under|un|non|semi)-?")
-
-
-def _unprefixed(term: str) -> str:
-    """A name without an opposing prefix on its first word: "underfitting" and "overfitting" -> "fitting"."""
-    return _PREFIX.sub("", normalize_name(term), count=1)
 
 
 def build(settings: Settings, embedder: Embedder | None = None, corpus: Corpus | None = None, progress: bool = False) -> index_mod.VectorIndex:
@@ -287,6 +282,15 @@ class Bot:
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
         """The answer to the question on its own; failing that, to the question as part of the
         conversation (see `_context`)."""
+        named = {m.entry for m in reading.mentions if m.score >= self.composer.policy.sure_name}
+        if len(named) == 1 and asks_opposite_of(reading.query):
+            # "what's the opposite of overfitting?": the entry whose name has the other prefix, if one does
+            (entry,) = named
+            opposite = self.retriever.opposites.get(entry, set())
+            if len(opposite) == 1:
+                item = EntryEvidence(next(iter(opposite)), name=1.0)
+                read = f"{reading.query.rstrip(' ?')} ({self.entries[item.entry].term})?"
+                return self.composer.define(reading.text, read, item)
         near = self._context(reading, topic)  # empty without a topic
         if near and asks_for_sibling(reading.text) and near - {topic}:
             # "ok and the one where the models are trained one after another?" after bagging: the
@@ -318,8 +322,7 @@ class Bot:
         Underfitting, Supervised and Unsupervised Learning); else none."""
         if not asks_for_opposite(text):
             return set()
-        stem = _unprefixed(self.entries[topic].term)
-        return {e for e in near - {topic} if _unprefixed(self.entries[e].term) == stem}
+        return near & self.retriever.opposites.get(topic, set())
 
     def _leans_on(self, reading: "Reading", vector: np.ndarray, topic: int, near: set[int]) -> bool:
         """Whether a question too vague to answer alone ("why would I bother?", "how do i fix
@@ -376,7 +379,7 @@ class Bot:
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
         means = asks_for_means(query)
-        ranked = self.retriever.rank(query, vector, reading.mentions, means=means)
+        ranked = self.retriever.rank(query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query))
         if means and ranked and reading.setting is not None and ranked[0].entry == reading.setting:
             # "ok and how do I choose the step size for it?" after CNN: the topic read into a question
             # asking how to do something with an entry of its own is where, not what, is asked

@@ -79,8 +79,8 @@ _PEOPLE = frozenset("people researchers students engineers practitioners scienti
 # ("common ones", "which ones") or at the end.
 _THAT = r"(?:(?<=\bdoes )|(?<=\bis )|(?<=\bwas )|(?<=\bdid )|(?<=\bmakes )|(?<=\bwould ))that(?!\s+(?:the|a|an|my|we|you|i|it|they|there|our|your|this|its|their)\b)"
 _ONES = r"(?:(?<=\bwhich )|(?<=\bcommon )|(?<=\bother )|(?<=\bsome )|(?<=\bfew )|(?<=\bmain )|(?<=\bpopular )|(?<=\busual )|(?<=\bbest ))ones|ones(?=\W*$)"
-_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|the (?:first|1st|second|2nd) one|that technique|that method"
-                       r"|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")
+_PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|the (?:first|1st|second|2nd) one"
+                       r"|that technique|that method|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:(?:ok|okay|right|alright|hmm)[\s,]+)?(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
@@ -230,6 +230,15 @@ _OPPOSITE = re.compile(r"\b(?:opposite|contrary|reverse)\b")
 def asks_for_opposite(text: str) -> bool:
     """Whether a follow-up asks for the opposite of the topic ("ok whats the opposite problem called")."""
     return bool(_OPPOSITE.search(text.casefold()))
+
+
+_OPPOSITE_OF = re.compile(r"\b(?:opposite|contrary|reverse) of\b")
+
+
+def asks_opposite_of(text: str) -> bool:
+    """Whether the question asks for the opposite of something it names ("what's the opposite of
+    overfitting?"; not "steps opposite to the gradient")."""
+    return bool(_OPPOSITE_OF.search(text.casefold()))
 
 
 def asks_for_means(text: str) -> bool:

@@ -41,6 +41,14 @@ _LIST_ITEM = re.compile(r"(?:,|\binclud(?:e|es|ing)|\bsuch as|\band|\bor)\s+([^\
                         r"(?=\s*(?:,|;|\.|\(|\band\b|\bor\b|$))")
 
 
+_PREFIX = re.compile(r"^(?:over|under|un|non|semi)-?")  # opposing prefixes: Overfitting, Underfitting
+
+
+def unprefixed(term: str) -> str:
+    """A name without an opposing prefix on its first word: "underfitting" and "overfitting" -> "fitting"."""
+    return _PREFIX.sub("", normalize_name(term), count=1)
+
+
 _SENTENCE, _ASKED, _WHOLE = 0, 1, 2  # chunk kinds, as Retriever._dense reads them
 _KINDS = {"sentence": _SENTENCE, "asked": _ASKED}  # anything else is the whole entry
 _NONE = np.zeros(0, dtype=np.int64)
@@ -356,6 +364,7 @@ class Retriever:
         self.named_by = self._named_by()
         self.spelled_out = self._spelled_out()
         self.genus = self._genus()
+        self.opposites = self._opposites()
         self.linked = self._linked()
         self.hubness = self._hubness(self.whole_chunk)
         documents = [" ".join([e.term, *e.aliases, e.definition]) for e in entries]
@@ -403,6 +412,14 @@ class Retriever:
                     if initials not in self.names.exact and initials not in self.names.vocabulary:
                         spelled.setdefault(initials, " ".join(words))
         return spelled
+
+    def _opposites(self) -> dict[int, set[int]]:
+        """entry -> the entries whose name is its own with another opposing prefix (Overfitting
+        and Underfitting, Supervised and Unsupervised Learning)."""
+        by_stem: dict[str, set[int]] = {}
+        for position, entry in enumerate(self.entries):
+            by_stem.setdefault(unprefixed(entry.term), set()).add(position)
+        return {e: group - {e} for group in by_stem.values() if len(group) > 1 for e in group}
 
     def _genus(self) -> dict[int, int]:
         """entry -> the entry its definition opens by saying it is a kind of ("Gradient descent is
@@ -497,11 +514,13 @@ class Retriever:
                 break
         return found
 
-    def rank(self, question: str, vector: np.ndarray, mentions: list[Mention], means: bool = False) -> list[EntryEvidence]:
+    def rank(self, question: str, vector: np.ndarray, mentions: list[Mention], means: bool = False,
+             opposite: bool = False) -> list[EntryEvidence]:
         """Candidates from the vectors, the words and the names; each scored on all its sentences.
         When the question asks for a means (`means`), an entry it names yields its place to the
         best entry whose definition names it: "how do i minimize a loss function?" wants Gradient
-        Descent, whose definition names the loss function, not the Loss Function entry."""
+        Descent, whose definition names the loss function, not the Loss Function entry. Unless it
+        asks for an opposite (`opposite`), a named entry stays before its opposite."""
         weights = self.weights
         _, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
         found = self.chunk_entry[ids[0][ids[0] >= 0]]
@@ -525,7 +544,19 @@ class Retriever:
             item.chunk_scores = cosines  # every candidate's chunks: each entry reads its own
         if means:
             self._yield_to_means(evidence, mentions)
+        if not opposite:
+            self._named_over_opposite(evidence, mentions)
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
+
+    def _named_over_opposite(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
+        """An entry named exactly keeps its place before its unnamed opposite ("my model underfits
+        badly, what can i do?" is about Underfitting, however close an example question of
+        Overfitting is), unless the question asks for the opposite."""
+        named = {m.entry for m in mentions if m.score >= 1.0}
+        for entry in named:
+            for other in self.opposites.get(entry, ()):
+                if other in evidence and other not in named and evidence[other].score > evidence[entry].score:
+                    evidence[entry].score, evidence[other].score = evidence[other].score, evidence[entry].score
 
     def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
         """A named entry and the best entry related to it (its definition names it, or a See also
@@ -538,7 +569,8 @@ class Retriever:
         for entry in named:
             related = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set())
                        if e in evidence and evidence[e].means_for is None  # one place each
-                       and e != self.genus.get(entry)]  # what it is a kind of is no means to it
+                       and e != self.genus.get(entry)  # what it is a kind of is no means to it,
+                       and e not in self.opposites.get(entry, ())]  # nor is its opposite
             if not related:
                 continue
             said = [e for e in related if e in named]

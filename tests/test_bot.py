@@ -702,3 +702,18 @@ def test_a_name_with_words_of_another_of_its_names_is_that_entry(bot):
     # "k-fold" is no entry's name, but Cross-Validation's alias "k-fold cross-validation" holds it
     for question in ("what is k-fold CV", "what does k-fold cv mean"):
         assert terms(bot.ask(question)) == ["Cross-Validation"], question
+
+
+def test_a_named_entry_comes_before_its_opposite(bot):
+    # an example question of Overfitting is closer to this than any of Underfitting's
+    assert terms(bot.ask("my model underfits badly, what can i do?"))[0] == "Underfitting"
+    assert terms(bot.ask("what fixes underfitting?"))[0] == "Underfitting"  # its opposite is no means to it
+
+
+@pytest.mark.parametrize("question, first", [
+    ("what is the opposite of overfitting", "Underfitting"),
+    ("what's the opposite of supervised learning?", "Unsupervised Learning"),
+])
+def test_the_opposite_of_a_named_entry_is_the_one_with_the_other_prefix(bot, question, first):
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer) == [first] and answer.reading.endswith(f"({first})?")
