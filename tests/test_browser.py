@@ -132,11 +132,12 @@ def test_refusal_offers_nearest_terms_as_one_click_suggestions(page, app):
     shot(page, "04-suggestion-clicked")
 
 
-def test_an_empty_question_is_not_sent(page):
+@pytest.mark.parametrize("blank", ["   ", "\u200b\u200b"])  # spaces; zero-width spaces pasted from a PDF
+def test_an_empty_question_is_not_sent(page, blank):
     ask(page, "what is dropout?")
     rows = page.locator(".message-row").count()
     box = page.locator("textarea").first
-    box.fill("   ")
+    box.fill(blank)
     box.press("Enter")
     page.get_by_text("Please type a question").first.wait_for()
     page.wait_for_timeout(1000)
