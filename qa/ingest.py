@@ -351,7 +351,10 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
                 )
             )
     except csv.Error as exc:
-        raise CorpusError(name, reader.line_num, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}") from None
+        kind = "TSV" if delimiter == chr(9) else "CSV"
+        if "end of data" in str(exc):  # a quote never closed took the rest of the file: name where it opened
+            raise CorpusError(name, start, f"malformed {kind}: a double quote opened on this line is never closed") from None
+        raise CorpusError(name, reader.line_num, f"malformed {kind}: {exc}") from None
     return entries
 
 
