@@ -204,8 +204,8 @@ class Composer:
         # what the question asks beside a name: no qualifier ("in plain english"), no slip of a
         # filler word the glossary does not use ("definiton")
         wanted = {w for w in content_words(tokens(unqualified(" ".join(words))))
-                  if w in self.retriever.names.vocabulary or not is_filler_slip(w)}
-        if len(named) == 1 and wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
+                  if w in self.retriever.names.vocabulary or not is_filler_slip(w)} if len(named) == 1 else set()
+        if wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
             # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
             if sure(mentions[0]):
                 return self.define(question, reading, by_entry[named[0]])
