@@ -118,6 +118,9 @@ class NameTable:
         # with names in those small buckets, so the cost stays flat as the glossary grows.
         self.buckets = {key: (list(table), list(table.values())) for key, table in buckets.items()}
         self.longest = max((len(name.split()) for name in self.exact), default=1)
+        # The first three letters of every name (and their shorter prefixes): a span whose first
+        # word starts with none of them can be no name, written with spaces or squashed.
+        self.heads = frozenset(name[:i] for name in self.exact for i in (1, 2, 3))
         # A typo makes a word the glossary never uses: only spans holding such a word are
         # looked up fuzzily, which keeps typo matching cheap on a large corpus.
         self.entry_words = [frozenset(tokens(" ".join([e.term, *e.aliases, e.definition]))) for e in entries]
@@ -168,28 +171,32 @@ class NameTable:
         match beats a fuzzy one (typos are looked for only when `fuzzy`)."""
         found: list[Mention] = []
         covered = [False] * len(words)
-        # Only a span holding a word the glossary never uses can be a typo (counted as a prefix sum).
-        strange = [0]
+        # Only a span holding a word the glossary never uses can be a typo, and only one holding
+        # no stopword (a typo slips letters, not words: "dropout on later" is no "dropout layer");
+        # both counted as prefix sums.
+        strange, stops = [0], [0]
         for w in words:
             strange.append(strange[-1] + (w not in self.vocabulary))
+            stops.append(stops[-1] + (w in STOPWORDS))
         passes = (True, False) if fuzzy and strange[-1] else (True,)
         for n in range(min(self.longest + 1, len(words)), 0, -1):
             for exact_pass in passes:
                 for start in range(0, len(words) - n + 1):
-                    if any(covered[start : start + n]):
+                    end = start + n
+                    if exact_pass:
+                        if words[start][:3] not in self.heads:
+                            continue
+                    elif strange[end] == strange[start] or stops[end] != stops[start]:
                         continue
-                    gram_words = words[start : start + n]
-                    gram = " ".join(gram_words)
+                    if found and any(covered[start:end]):
+                        continue
+                    gram = " ".join(words[start:end])
                     if exact_pass:
                         position = self.exact.get(gram)
                         if position is None and n > 1:
                             position = self.exact.get(_squash(gram))
                         score = 1.0
                     else:
-                        if any(w in STOPWORDS for w in gram_words):  # a typo slips letters, not words: "dropout on later" is no "dropout layer"
-                            continue
-                        if strange[start + n] == strange[start]:
-                            continue
                         position, score = self._fuzzy(_squash(gram))
                     if position is None:
                         continue
