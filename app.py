@@ -16,10 +16,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from qa.answer import sources_markdown
 from qa.batching import Batcher, answer_all
-from qa.bot import Bot, message_text
+from qa.bot import Bot, askable, message_text
 from qa.errors import BusyError, QAError
 from qa.feedback import FeedbackLog
-from qa.query import clean
 from qa.types import Answer
 
 log = logging.getLogger("qa.app")
@@ -75,9 +74,9 @@ def build_app(bot: Bot, feedback: FeedbackLog, staff_tab: bool = True) -> gr.Blo
         return messages
 
     def nonempty(message: str):
-        """An empty or blank question (invisible characters too) is not sent, so it leaves no
-        empty bubble in the chat."""
-        return gr.validate(bool(message and clean(message).text.strip()), "Please type a question, for example: what fixes overfitting?")
+        """A question with nothing to look up (blank, invisible characters, only punctuation) is
+        not sent, so it leaves no empty bubble in the chat."""
+        return gr.validate(askable(message), "Please type a question, for example: what fixes overfitting?")
 
     def vote(history: list[dict], data: gr.LikeData) -> None:
         if data.liked not in (True, False):

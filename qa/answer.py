@@ -48,7 +48,7 @@ _LONG_FILLERS = tuple(sorted(w for w in STOPWORDS | GENERIC if len(w) >= 7))
 
 def is_filler_slip(word: str) -> bool:
     """A stopword or generic word of seven letters or more, or a slip of one: one letter changed,
-    added, dropped or two swapped ("definiton", "explian", "algoritm")."""
+    added, dropped (so a word of six may be one) or two swapped ("definiton", "explian", "algoritm")."""
     return len(word) >= 6 and any(OSA.distance(word, filler, score_cutoff=1) <= 1 for filler in _LONG_FILLERS)
 
 
@@ -260,13 +260,13 @@ class Composer:
         if asked_before and same is not ranked[0]:
             ranked = [same] + [item for item in ranked if item is not same]
         top = ranked[0]
-        if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
-            return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
-        if about in self.retriever.names.proper_words:
-            # "how does Adam adapt the step size?": a thing a definition only names in passing
+        if about in self.retriever.names.proper_words or about in self.retriever.spelled_out:
+            # "how does Adam adapt the step size?", "how does sgd work?": a thing a definition only names in passing
             places = self.retriever.mentioned_in(about)
             if places:
                 return self._mentioned(question, reading, about, places, ranked, answered=False)
+        if about is not None and not mentions and top.dense < policy.unknown_subject_dense and self._unknown_thing(about):
+            return self._refuse(question, reading, ranked)  # "how does smote work?": a thing the glossary never names
         # An entry that took the place of a named one (a means for it), whose example question is
         # nearly this question, or whose definition holds nearly every word of it, is as sure as a
         # named one.
@@ -364,7 +364,7 @@ class Composer:
         update the linux kernel"): its cosine with the glossary's centre is below `min_domain`,
         or below `min_domain_named` when it names an entry (a name in another sense makes a
         question look nearer than it is: "tips for bagging groceries" 0.163; unnamed questions in
-        scope reach down to 0.15: "how do i segment my users into groups ..."). Not when a name in
+        scope reach down to 0.155: "how do i segment my users into groups ..."). Not when a name in
         it is misspelt (the vector of a typo says little), nor when one of the entry's example
         questions is close to it."""
         if vector is None or self.in_domain(vector, self.policy.min_domain_named if mentions else None):
@@ -397,7 +397,7 @@ class Composer:
                 continue
             other, owners = found
             at = _offset(words, tokens(other))
-            if any(m.entry in owners or at is not None and m.start < at + 2 and m.end > at for m in mentions):
+            if any(m.entry in owners or at is not None and m.start < at + len(tokens(other)) and m.end > at for m in mentions):
                 return None
             return other
         return None

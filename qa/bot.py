@@ -19,9 +19,9 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_opposite_of, clean, closing_subject,
-    continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, points_to_second,
-    substitute,
+    asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
+    continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, opposite_of,
+    points_to_listed, points_to_second, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -98,6 +98,12 @@ def small_talk(text: str) -> str | None:
 def has_words(text: str) -> bool:
     """Whether cleaning left anything to look up (a letter or a digit)."""
     return any(ch.isalnum() for ch in text)
+
+
+def askable(raw: Any) -> bool:
+    """Whether a question has anything to look up once cleaned (not blank, not only invisible
+    characters or punctuation): what the chat sends at all."""
+    return has_words(clean(raw).text)
 
 
 def no_words(raw: Any) -> str:
@@ -251,6 +257,8 @@ class Bot:
 
     @staticmethod
     def _pick(cited: list[int], text: str) -> int | None:
+        """The entry of the last answer a question is about: its second citation for "the second
+        one" or "the latter", else its first."""
         if len(cited) >= 2 and points_to_second(text):
             return cited[1]
         return cited[0] if cited else None
@@ -282,11 +290,13 @@ class Bot:
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
         """The answer to the question on its own; failing that, to the question as part of the
         conversation (see `_context`)."""
-        named = {m.entry for m in reading.mentions if m.score >= self.composer.policy.sure_name}
-        if len(named) == 1 and asks_opposite_of(reading.query):
-            # "what's the opposite of overfitting?": the entry whose name has the other prefix, if one does
-            (entry,) = named
-            opposite = self.retriever.opposites.get(entry, set())
+        rest = opposite_of(reading.query)
+        if rest is not None and not asks_history(reading.query):
+            # "what's the opposite of overfitting?": the entry whose name is the named one's with
+            # another prefix, if exactly one is
+            named = [m for m in self.retriever.names.mentions(tokens(rest))
+                     if m.start == 0 and m.score >= self.composer.policy.sure_name]
+            opposite = self.retriever.opposites.get(named[0].entry, set()) if named else set()
             if len(opposite) == 1:
                 item = EntryEvidence(next(iter(opposite)), name=1.0)
                 read = f"{reading.query.rstrip(' ?')} ({self.entries[item.entry].term})?"
@@ -370,7 +380,7 @@ class Bot:
         does the discriminator do?' or 'why?' asks about the topic (its definition names the
         discriminator; 'why' names nothing)."""
         subject = define_subject(text)
-        if subject is not None and has_pronoun(subject):
+        if subject is not None and has_pronoun(subject) or points_to_listed(text):  # "what is the latter?"
             return False
         if subject is None and has_pronoun(text):
             return False
@@ -379,7 +389,8 @@ class Bot:
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
         means = asks_for_means(query)
-        ranked = self.retriever.rank(query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query))
+        ranked = self.retriever.rank(query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query),
+                                     alternative=asks_for_sibling(query))
         if means and ranked and reading.setting is not None and ranked[0].entry == reading.setting:
             # "ok and how do I choose the step size for it?" after CNN: the topic read into a question
             # asking how to do something with an entry of its own is where, not what, is asked

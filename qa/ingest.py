@@ -352,8 +352,9 @@ def _read_table(name: str, text: str, delimiter: str) -> list[Entry]:
             )
     except csv.Error as exc:
         kind = "TSV" if delimiter == chr(9) else "CSV"
-        if "end of data" in str(exc):  # a quote never closed took the rest of the file: name where it opened
-            raise CorpusError(name, start, f"malformed {kind}: a double quote opened on this line is never closed") from None
+        if reader.line_num > start:  # a quoted field ran on past its line: name the line where it opened
+            where = "is never closed" if "end of data" in str(exc) else f"runs on to line {reader.line_num} ({exc})"
+            raise CorpusError(name, start, f"malformed {kind}: a double quote opened on this line {where}") from None
         raise CorpusError(name, reader.line_num, f"malformed {kind}: {exc}") from None
     return entries
 

@@ -50,6 +50,8 @@ _QUALIFIER = re.compile(
     r"|simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
     r"|this\s+course|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
 )
+# The same qualifier closing the question, with nothing after it but "please" and punctuation
+_QUALIFIER_CLOSING = re.compile(_QUALIFIER.pattern.removesuffix(r"\b.*$") + r"\b[\s,.!?]*(?:(?:please|pls|plz)\W*)?$")
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better than|or)\b")  # "diff", "differnce"
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
 # instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
@@ -118,20 +120,26 @@ _CLAUSE = re.compile(r"[,;:.!?]\s+|\s+[-–—]+\s+")
 _POINTERS = frozenset("that it this those these they them".split())
 
 
-def unqualified(text: str) -> str:
-    """The question without a qualifier saying how to explain it ("pca in plain english" -> "pca")."""
+def _plain(text: str) -> str:
+    """Casefolded, spaced once, without a qualifier and what follows it, as definition requests are read."""
     return _QUALIFIER.sub("", " ".join(text.casefold().split()))
+
+
+def unqualified(text: str) -> str:
+    """The question without a closing qualifier saying how to explain it ("pca in plain english"
+    -> "pca"; "hyperparameter in short, how do i tune them" keeps what follows the qualifier)."""
+    return _QUALIFIER_CLOSING.sub("", " ".join(text.casefold().split()))
 
 
 def define_subject(text: str) -> str | None:
     """'what is an LSTM?' -> 'lstm'; None when the question is not a plain definition request."""
-    return _subject(_QUALIFIER.sub("", " ".join(text.casefold().split())))  # "what does X mean in machine learning?"
+    return _subject(_plain(text))  # "what does X mean in machine learning?"
 
 
 def asks_about_the(text: str) -> bool:
     """Whether a definition request's subject is "the X" ("what are the gates for?", "what are
     the two parts called?"): in a conversation, most often a part of what was being discussed."""
-    match = _definition(_QUALIFIER.sub("", " ".join(text.casefold().split())))
+    match = _definition(_plain(text))
     return bool(match and match.groupdict().get("the"))
 
 
@@ -161,21 +169,22 @@ def _subject(text: str) -> str | None:
 
 
 # "what is X and how/why ...", "what is X? how ...": a definition request going on to ask more
-_BEYOND = re.compile(r"(?: and|[,;?](?:\s*and)?)\s+(?:how|why|what|when|where|who|which)\b")
+_BEYOND = re.compile(r"(?: and|[,;?](?:\s*and)?)\s+(?:how|why|when|where|who)\b")  # "and what is Y" asks another definition
 
 
 def asks_beyond(text: str) -> bool:
     """Whether a definition request goes on to ask more about its subject ("what is early
     stopping and how do i pick the patience value?"); "what are sigmoid, tanh and relu?" does not."""
-    match = _definition(_QUALIFIER.sub("", " ".join(text.casefold().split())))
+    match = _definition(_plain(text))
     return bool(match and _BEYOND.search(match.group("subject")))
 
 
 # "who invented it?", "when was dropout introduced?", "in what year ...": a person or a date
 _HISTORY = re.compile(
     r"\bwho (?:first )?(?:invented|created|came up with|developed|proposed|introduced|discovered|coined)\b"
-    r"|\bwhen (?:was|were|did) .*\b(?:invent|introduc|creat|develop|propos|discover|coin)\w*"
-    r"|\b(?:what|which) (?:year|decade|century)\b"
+    r"|\bwhen (?:was|were|did) (?:\S+ ){1,5}?(?:first )?(?:invent|propos|discover|coin)\w*"
+    r"|\bwhen (?:was|were) (?:\S+ ){1,4}?(?:introduced|created|developed)\W*$"  # "when was dropout introduced?"
+    r"|\b(?:in )?(?:what|which) (?:year|decade|century) (?:was|were|did)\b"
 )
 
 
@@ -232,13 +241,15 @@ def asks_for_opposite(text: str) -> bool:
     return bool(_OPPOSITE.search(text.casefold()))
 
 
-_OPPOSITE_OF = re.compile(r"\b(?:opposite|contrary|reverse) of\b")
+_OPPOSITE_OF = re.compile(r"^" + _FILLERS + r"(?:(?:what|which)(?:'s|s| is| are)\s+|(?:and\s+)?)?(?:the\s+)?(?:opposite|contrary|reverse) of (?:an? |the )?")
 
 
-def asks_opposite_of(text: str) -> bool:
-    """Whether the question asks for the opposite of something it names ("what's the opposite of
-    overfitting?"; not "steps opposite to the gradient")."""
-    return bool(_OPPOSITE_OF.search(text.casefold()))
+def opposite_of(text: str) -> str | None:
+    """What a question asking only for the opposite of a thing names: "what's the opposite of
+    overfitting?" -> "overfitting?"; None for "how do i fix overfitting, the opposite of ..." or
+    "steps opposite to the gradient"."""
+    match = _OPPOSITE_OF.match(" ".join(text.casefold().split()))
+    return match.string[match.end():] if match else None
 
 
 def asks_for_means(text: str) -> bool:
@@ -250,12 +261,19 @@ def has_pronoun(text: str) -> bool:
 
 
 # "tell me more about the second one", "and the latter?": the second of two things just answered
-_SECOND = re.compile(r"\bthe (?:second|2nd) one\b(?!')|\bthe latter\b")
+_SECOND = re.compile(r"\bthe (?:second|2nd) one\b|\bthe latter\b")
+_ORDINAL = re.compile(r"\bthe (?:first|1st|second|2nd) one\b|\bthe (?:former|latter)\b")
 
 
 def points_to_second(text: str) -> bool:
     """Whether a follow-up points at the second of the entries the last answer cited."""
     return bool(_SECOND.search(text.casefold()))
+
+
+def points_to_listed(text: str) -> bool:
+    """Whether a follow-up points at one of the things just answered by its place ("the former",
+    "the second one"), as a pronoun does."""
+    return bool(_ORDINAL.search(text.casefold()))
 
 
 def has_personal_pronoun(text: str) -> bool:

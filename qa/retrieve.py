@@ -227,9 +227,9 @@ class NameTable:
             if not known or self._slip_of(rest, known):
                 return None
             return f"{letter}-{rest}", set(known.values())
-        # Written with spaces, a letter is often a count ("k clusters", "how does k change the
-        # clusters"): only two words, neither a stopword nor both used by the entries sharing the
-        # letter, make another name ("k nearest neighbours"; not "k cluster centers" of K-means).
+        # Written with spaces, a letter is often a count ("k clusters", "how does k affect cluster
+        # quality") or a word ("u need dropout"): only two words, neither a stopword, the second
+        # one the glossary never writes, make another name ("k nearest neighbours").
         match = _LETTER_WORDS.match(text)
         if match is None:
             return None
@@ -237,10 +237,9 @@ class NameTable:
         known = self.letter_heads.get(letter)
         if not known or first in STOPWORDS or second in STOPWORDS or self._slip_of(first, known):
             return None
-        owners = set(known.values())
-        if all(any(w in self.entry_words[e] for e in owners) for w in (first, second)):
+        if second in self.vocabulary:
             return None
-        return f"{letter} {first} {second}", owners
+        return f"{letter} {first} {second}", set(known.values())
 
     @staticmethod
     def _slip_of(word: str, known) -> bool:
@@ -522,12 +521,14 @@ class Retriever:
         return found
 
     def rank(self, question: str, vector: np.ndarray, mentions: list[Mention], means: bool = False,
-             opposite: bool = False) -> list[EntryEvidence]:
+             opposite: bool = False, alternative: bool = False) -> list[EntryEvidence]:
         """Candidates from the vectors, the words and the names; each scored on all its sentences.
         When the question asks for a means (`means`), an entry it names yields its place to the
         best entry whose definition names it: "how do i minimize a loss function?" wants Gradient
         Descent, whose definition names the loss function, not the Loss Function entry. Unless it
-        asks for an opposite (`opposite`), a named entry stays before its opposite."""
+        asks for an opposite (`opposite`) or for an alternative (`alternative`: "which optimizer
+        instead of gradient descent?"), a named entry stays before its opposite, and neither its
+        opposite nor what it is a kind of takes its place."""
         weights = self.weights
         _, ids = self.index.search(vector.reshape(1, -1), weights.dense_k)
         found = self.chunk_entry[ids[0][ids[0] >= 0]]
@@ -550,8 +551,8 @@ class Retriever:
             item.dense, item.top2, item.whole, item.asked, item.score = values
             item.chunk_scores = cosines  # every candidate's chunks: each entry reads its own
         if means:
-            self._yield_to_means(evidence, mentions)
-        if not opposite:
+            self._yield_to_means(evidence, mentions, kin=alternative)
+        if not (opposite or alternative):
             self._named_over_opposite(evidence, mentions)
         return sorted(evidence.values(), key=lambda e: e.score, reverse=True)
 
@@ -565,19 +566,20 @@ class Retriever:
                 if other in evidence and other not in named and evidence[other].score > evidence[entry].score:
                     evidence[entry].score, evidence[other].score = evidence[other].score, evidence[entry].score
 
-    def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention]) -> None:
+    def _yield_to_means(self, evidence: dict[int, EntryEvidence], mentions: list[Mention], kin: bool = False) -> None:
         """A named entry and the best entry related to it (its definition names it, or a See also
         links them) trade places: "what controls how big gradient descent's steps are?" wants
         Learning Rate. When the question names related entries too, the best of those takes the
         place ("how do i choose the step size for gradient descent?"). Otherwise the named entry
         keeps its place when its own definition names the best ("overfitting can be mitigated by
-        regularization"), or when the best bears on the question much less than it does."""
+        regularization"), or when the best bears on the question much less than it does. What it
+        is a kind of and its opposite take no place of it, unless `kin` (the question asks for an
+        alternative to it)."""
         named = {m.entry for m in mentions}
         for entry in named:
             related = [e for e in self.named_by.get(entry, set()) | self.linked.get(entry, set())
                        if e in evidence and evidence[e].means_for is None  # one place each
-                       and e != self.genus.get(entry)  # what it is a kind of is no means to it,
-                       and e not in self.opposites.get(entry, ())]  # nor is its opposite
+                       and (kin or e != self.genus.get(entry) and e not in self.opposites.get(entry, ()))]
             if not related:
                 continue
             said = [e for e in related if e in named]

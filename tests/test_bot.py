@@ -717,3 +717,39 @@ def test_a_named_entry_comes_before_its_opposite(bot):
 def test_the_opposite_of_a_named_entry_is_the_one_with_the_other_prefix(bot, question, first):
     answer = bot.ask(question)
     assert answer.answered and terms(answer) == [first] and answer.reading.endswith(f"({first})?")
+
+
+@pytest.mark.parametrize("question, first", [
+    # a qualifier inside a longer question leaves the rest of it to answer
+    ("hyperparameter in short, how do i tune them", "Hyperparameter Tuning"),
+    # a letter and words with spaces that are a count, not another name
+    ("how does k affect cluster quality", "K-means"),
+    ("does k determine cluster count", "K-means"),
+    # asked for an alternative, what the named entry is a kind of may answer
+    ("which optimizer should I use instead of gradient descent?", "Optimization Algorithm"),
+    # "when ... develop/introduced" about the student's own model is no history question
+    ("when did the overfitting develop, after how many epochs?", "Overfitting"),
+    ("when was the dropout layer introduced in my network, before or after the activation?", "Dropout"),
+    # "the opposite of" that is not what is asked
+    ("how do i fix overfitting, the opposite of what i had last week", "Overfitting"),
+])
+def test_this_sessions_rules_leave_these_in_scope_questions_alone(bot, question, first):
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer)[0] == first, (question, terms(answer))
+
+
+def test_review_cases_refused_or_pointed(bot):
+    assert not bot.ask("who coined the opposite of overfitting?").answered  # history before the opposite
+    both = bot.ask("what is relu and what is sigmoid")  # two definition requests, not one going further
+    assert both.answered and terms(both) == ["Activation Function"]
+    sgd = bot.ask("how does sgd work")  # an initialism of a listed kind, asked how it works: the pointer
+    assert not sgd.answered and sgd.no_entry == "sgd" and sgd.suggestions == ["Optimization Algorithm"]
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["bagging vs boosting"], "what is the latter", "Boosting"),
+    (["bagging vs boosting"], "tell me about the latter", "Boosting"),
+])
+def test_the_latter_in_a_definition_request_is_the_second_entry_cited(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first and answer.reading is not None

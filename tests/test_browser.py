@@ -132,7 +132,7 @@ def test_refusal_offers_nearest_terms_as_one_click_suggestions(page, app):
     shot(page, "04-suggestion-clicked")
 
 
-@pytest.mark.parametrize("blank", ["   ", "\u200b\u200b"])  # spaces; zero-width spaces pasted from a PDF
+@pytest.mark.parametrize("blank", ["   ", "\u200b\u2060\u00ad", "???"])  # spaces; invisible characters; no word at all
 def test_an_empty_question_is_not_sent(page, blank):
     ask(page, "what is dropout?")
     rows = page.locator(".message-row").count()

@@ -135,6 +135,8 @@ def test_csv_tsv_jsonl_and_markdown_are_all_read(tmp_path):
         ("bad.csv", 'Epoch,"unclosed\n', None, "malformed CSV"),
         ("open.csv", 'Epoch,One pass.\nBatch,"Many rows.\nLoss,An error.\nStep,One update.\n', 2,
          "a double quote opened on this line is never closed"),
+        ("open.csv", 'Epoch,One pass.\nBatch,"Many rows.\nLoss,"An error."\nStep,One update.\n', 2,
+         "a double quote opened on this line runs on to line 3"),  # a later quote closes it wrongly
         ("bad.csv", "Epoch, \n", 1, "definition"),
         ("bad.md", "# G\n\n## Epoch\n\n## Batch\nSome text.\n", 3, "has no definition"),
         ("bad.md", "# G\n\n## Epoch\nA pass [[over the data.\n", 3, "unbalanced"),
