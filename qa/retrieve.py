@@ -188,6 +188,8 @@ class NameTable:
                             continue
                     elif strange[end] == strange[start] or stops[end] != stops[start]:
                         continue
+                    elif n > 1 and any(len(w) == 1 and w not in self.letter_heads for w in (words[start], words[end - 1])):
+                        continue  # a lone letter no name opens with is no part of a typo: "what r cnns" is no "rnns"
                     if found and any(covered[start:end]):
                         continue
                     gram = " ".join(words[start:end])
