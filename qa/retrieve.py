@@ -369,9 +369,8 @@ class Retriever:
         self._kind = np.array([_KINDS.get(c.kind, _WHOLE) for c in index.chunks], dtype=np.int8)
         self.scale = self.weights.scale(asked=bool(self.asked_chunks))  # shown scores are score / scale
         self.entry_words = self.names.entry_words  # each entry's words (term, aliases, definition)
-        self.named_by = self._named_by()
+        self.named_by, self.genus = self._links()
         self.spelled_out = self._spelled_out()
-        self.genus = self._genus()
         self.opposites = self._opposites()
         self.linked = self._linked()
         self.hubness = self._hubness(self.whole_chunk)
@@ -397,14 +396,23 @@ class Retriever:
                     linked.setdefault(other, set()).add(position)
         return linked
 
-    def _named_by(self) -> dict[int, set[int]]:
-        """entry -> the entries whose definitions name it (exact names only)."""
+    def _links(self) -> tuple[dict[int, set[int]], dict[int, int]]:
+        """From one reading of each definition (exact names only): entry -> the entries whose
+        definitions name it; and entry -> the entry its definition opens by saying it is a kind of
+        ("Gradient descent is an optimization algorithm ...", "K-means is a popular clustering
+        algorithm ..."), a name within five words after its first "is" or "are"."""
         named_by: dict[int, set[int]] = {}
+        genus: dict[int, int] = {}
         for position, entry in enumerate(self.entries):
-            for mention in self.names.mentions(tokens(entry.definition), fuzzy=False):
-                if mention.entry != position:
-                    named_by.setdefault(mention.entry, set()).add(position)
-        return named_by
+            words = tokens(entry.definition)
+            verb = next((i for i, w in enumerate(words[:12]) if w in ("is", "are")), None)
+            for mention in self.names.mentions(words, fuzzy=False):
+                if mention.entry == position:
+                    continue
+                named_by.setdefault(mention.entry, set()).add(position)
+                if verb is not None and position not in genus and verb < mention.start and mention.end <= verb + 6:
+                    genus[position] = mention.entry
+        return named_by, genus
 
     def _spelled_out(self) -> dict[str, str]:
         """Initialisms of the kinds of entries that definitions list ("Common optimization
@@ -428,22 +436,6 @@ class Retriever:
         for position, entry in enumerate(self.entries):
             by_stem.setdefault(unprefixed(entry.term), set()).add(position)
         return {e: group - {e} for group in by_stem.values() if len(group) > 1 for e in group}
-
-    def _genus(self) -> dict[int, int]:
-        """entry -> the entry its definition opens by saying it is a kind of ("Gradient descent is
-        an optimization algorithm ...", "K-means is a popular clustering algorithm ..."): a name
-        within a few words after the first "is" or "are"."""
-        genus: dict[int, int] = {}
-        for position, entry in enumerate(self.entries):
-            words = tokens(entry.definition[:300])
-            verb = next((i for i, w in enumerate(words[:12]) if w in ("is", "are")), None)
-            if verb is None:
-                continue
-            for mention in self.names.mentions(words[: verb + 6], fuzzy=False):
-                if mention.entry != position and mention.start > verb:
-                    genus[position] = mention.entry
-                    break
-        return genus
 
     def _hubness(self, whole: dict[int, int], k: int = 5, reference_size: int = 2000) -> np.ndarray:
         """Mean cosine of each entry with its k nearest other entries: broad entries ("Neural
