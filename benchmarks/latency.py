@@ -4,9 +4,13 @@
                                                        and index; writes the index's vectors to VECTORS
     python -m benchmarks.latency baseline VECTORS      sentence-transformers (torch) encode + FAISS
                                                        flat search over VECTORS
+    python -m benchmarks.latency encode                the product's embedder alone (for section 2's
+                                                       ceiling): the CPU a question's vector costs
 
 Each prints one JSON line once loaded, then reads JSON lines from stdin, each a list of questions,
-and answers each with one JSON line: {"ms": [...], "answered": n}.
+and answers each with one JSON line: {"ms": [...], "answered": n}; `encode` answers
+{"lone_cpu_ms": ..., "batched_cpu_ms": ...}, the process's CPU time per question encoded one at a
+time and in batches of 32 (as the app encodes waiting questions).
 
 Why two processes: the app never imports torch, but in one process the two engines' thread pools
 share two cores, and whichever ran last slows the other (in process, `bot.ask` measured 5.4-5.5
@@ -60,6 +64,25 @@ def baseline_side(vectors: Path):
     return dict(chunks=int(flat.ntotal)), ask
 
 
+def encode_side():
+    """(what was loaded, measure): the product's embedder with nothing around it."""
+    from qa.embed import Embedder
+
+    embedder = Embedder().warm_up()
+
+    def measure(questions: list[str]) -> dict:
+        def cpu_ms_per_question(batches: list[list[str]]) -> float:
+            before = time.process_time()
+            for batch in batches:
+                embedder.encode(batch)
+            return (time.process_time() - before) * 1000 / max(1, len(questions))
+
+        return dict(lone_cpu_ms=cpu_ms_per_question([[q] for q in questions]),
+                    batched_cpu_ms=cpu_ms_per_question([questions[i : i + 32] for i in range(0, len(questions), 32)]))
+
+    return dict(backend=embedder.backend), measure
+
+
 def timed(ask, questions: list[str]) -> tuple[list[float], int]:
     """Milliseconds for each question, and how many `ask` answered."""
     ms, answered = [], 0
@@ -78,6 +101,12 @@ def main(argv: list[str]) -> int:
         ready, ask = bot_side(Path(argv[1]), Path(argv[2]))
     elif argv[:1] == ["baseline"] and len(argv) == 2:
         ready, ask = baseline_side(Path(argv[1]))
+    elif argv == ["encode"]:
+        ready, measure = encode_side()
+        print(json.dumps(ready), file=replies, flush=True)
+        for line in sys.stdin:
+            print(json.dumps(measure(json.loads(line))), file=replies, flush=True)
+        return 0
     else:
         print(__doc__, file=sys.stderr)
         return 2

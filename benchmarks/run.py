@@ -89,6 +89,17 @@ def median(values) -> float:
     return float(np.median(np.asarray(values, dtype=np.float64)))
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux), and whether it computes in bf16: results differ by CPU."""
+    with contextlib.suppress(OSError):
+        info = Path("/proc/cpuinfo").read_text()
+        name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+        flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+        bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
+        return f"{name} ({', '.join(bf16) if bf16 else 'no bf16'})"
+    return platform.processor()
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -415,8 +426,10 @@ def section_http(cfg: dict, res: Results, work: Path, questions: list[str]) -> N
     finally:
         for app in apps.values():
             app.stop()
+    ceiling = encoding_ceiling(work, warm, measured)
     detail = dict(questions=len(measured), rounds=len(rounds), client_threads=CONCURRENCY, warmup=len(warm),
-                  malformed_answers=len(problems), rebuilt_at_start=any("Rebuilding" in text for text in logs.values()))
+                  malformed_answers=len(problems), rebuilt_at_start=any("Rebuilding" in text for text in logs.values()),
+                  encoding=ceiling)
     for api, (_, label) in HTTP_APIS.items():
         serial, concurrent = rates[(api, "serial")], rates[(api, "concurrent")]
         cpu = {mode: 1000 * server_cpu[(api, mode)] / len(measured) for mode in ("serial", "concurrent")}
@@ -428,7 +441,29 @@ def section_http(cfg: dict, res: Results, work: Path, questions: list[str]) -> N
                 passed=(ratio >= 3) if bar else None, subject_label=f"{CONCURRENCY} client threads", baseline_label="one at a time",
                 note=f"{len(measured)} questions in {len(rounds)} alternated rounds, a fresh app each; server CPU per question "
                      f"{cpu['concurrent']:.1f} ms concurrent, {cpu['serial']:.1f} ms serial")
+        if bar:
+            # No server can answer faster than the cores make the vectors: with every other cost at
+            # zero, the concurrent rate is at most CPUs / (least encoding CPU a question).
+            most = ceiling["cpus"] * 1000 / min(ceiling["lone_cpu_ms"], ceiling["batched_cpu_ms"])
+            res.row("2", "ceiling: encoding alone on every core", most, median(serial), "q/s", subject_label="encoding only",
+                    baseline_label="one at a time", note=f"{ceiling['cpus']} CPUs / the least encoding CPU a question "
+                    f"(one at a time {ceiling['lone_cpu_ms']:.2f} ms, batches of 32 {ceiling['batched_cpu_ms']:.2f} ms), "
+                    "measured after the rounds on the same questions; no ranking, HTTP or client: the most any "
+                    "server could reach against this baseline")
     res.sections["2_http"] = detail
+
+
+def encoding_ceiling(work: Path, warm: list[str], measured: list[str]) -> dict:
+    """The product's embedder alone, in a process of its own (benchmarks/latency.py `encode`):
+    CPU time a question costs encoded one at a time and in batches of 32, on the questions the
+    rounds sent."""
+    side = LatencySide(work, "encode")
+    try:
+        side.ask(warm)
+        figures = side.ask(measured)
+    finally:
+        side.close()
+    return dict(cpus=len(os.sched_getaffinity(0)), backend=side.ready["backend"], **figures)
 
 
 # --- section 3: build throughput ------------------------------------------------------------------
@@ -871,13 +906,13 @@ def main(argv: list[str] | None = None) -> int:
     res.rows.sort(key=lambda r: order[r["section"]])  # stable: keeps the order within a section
     total = time.perf_counter() - START
     print()
-    print(f"Benchmarks ({args.size}), {total / 60:.1f} min, {os.cpu_count()} CPUs, load average "
+    print(f"Benchmarks ({args.size}), {total / 60:.1f} min, {os.cpu_count()} CPUs ({cpu_model()}), load average "
           f"{load_start[0]:.2f} at start / {os.getloadavg()[0]:.2f} at end")
     print_table(res)
     failed = [r for r in res.rows if r["verdict"] == "FAIL"]
     document = dict(
         size=args.size, started=started.isoformat(timespec="seconds"), duration_s=total, section_seconds=timings,
-        machine=dict(cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version(),
+        machine=dict(cpus=os.cpu_count(), cpu=cpu_model(), platform=platform.platform(), python=platform.python_version(),
                      load_average_start=load_start, load_average_end=os.getloadavg(), peak_rss_mib=peak_rss_mib()),
         config=cfg, rows=res.rows, sections=res.sections, errors=res.errors,
         summary=dict(passed=sum(r["verdict"] == "PASS" for r in res.rows), failed=len(failed), crashed=sorted(res.errors)),
