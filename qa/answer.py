@@ -81,6 +81,19 @@ class Policy:
     quote_margin: float = 0.08
 
 
+_SUFFIXES = sorted(("ization", "isation", "izations", "isations", "ations", "ation", "izing", "ising", "ized", "ised", "izes",
+                    "ises", "ize", "ise", "ings", "ing", "ers", "er", "ed", "es", "e", "s", "al", "ally"), key=len, reverse=True)
+
+
+def _stem(word: str) -> str:
+    """A word without its inflectional or derivational ending, keeping at least five letters:
+    "regularize", "regularization" -> "regular"; a typo keeps its slip ("clustring" -> "clustr")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 5:
+            return word[: -len(suffix)]
+    return word
+
+
 def _escape(text: str) -> str:
     """Glossary text and questions are shown as text, never as HTML."""
     return html.escape(text, quote=False)
@@ -369,10 +382,21 @@ class Composer:
         questions is close to it."""
         if vector is None or self.in_domain(vector, self.policy.min_domain_named if mentions else None):
             return False
-        if any(m.score < 1.0 or len(m.text.replace(" ", "")) <= 4 for m in mentions) or top.asked >= self.policy.remote_asked:
+        if top.asked >= self.policy.remote_asked:
+            return False
+        if any(m.score < 1.0 and not self._inflected(m) or len(m.text.replace(" ", "")) <= 4 for m in mentions):
             return False
         named = {i for m in mentions for i in range(m.start, m.end)}
         return len(content_words([w for i, w in enumerate(words) if i not in named])) >= 2
+
+    def _inflected(self, mention: Mention) -> bool:
+        """Whether a name matched only fuzzily is another form of one of its words, not a typo
+        ("regularize" for Regularization, "boosted" for Boosting): a real word, whose vector the
+        model reads as well as the name's."""
+        said = tokens(mention.text)
+        return len(said) == 1 and any(
+            said[0] != word and _stem(said[0]) == _stem(word)
+            for name in names_of(self.retriever.entries[mention.entry]) for word in tokens(name))
 
     def _worded(self, words: list[str], entry: int) -> bool:
         """Whether the question is told in the entry's own words: "how do i find the directions of

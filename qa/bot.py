@@ -19,9 +19,9 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
-    continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, opposite_of,
-    points_to_listed, points_to_second, substitute,
+    Question, asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
+    continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, new_topic,
+    opposite_of, points_to_listed, points_to_second, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -113,6 +113,16 @@ def no_words(raw: Any) -> str:
         return ("There are no words in that to look up (tags, symbols and emoji are left out). "
                 f"Please type a question, for example: {EXAMPLE}")
     return f"Please type a question, for example: {EXAMPLE}"
+
+
+def since_new_topic(questions: list[str]) -> list[str]:
+    """The turns of a conversation from the last one that opened a new topic ("different
+    question: what is PCA?"), that one read without its opening."""
+    out: list[str] = []
+    for text in questions:
+        rest = new_topic(text)
+        out = [rest] if rest is not None else out + [text]
+    return out
 
 
 class Bot:
@@ -218,7 +228,11 @@ class Bot:
         if len(histories) != len(questions):
             raise ValueError(f"{len(questions)} questions but {len(histories)} histories")
         cleaned = [clean(q) for q in questions]
-        earlier = [[clean(t).text for t in user_questions(h)[-HISTORY_TURNS:]] for h in histories]
+        earlier = [since_new_topic([clean(t).text for t in user_questions(h)])[-HISTORY_TURNS:] for h in histories]
+        for i, question in enumerate(cleaned):
+            rest = new_topic(question.text)
+            if rest is not None:  # "different question: ...": the conversation so far has no say
+                cleaned[i], earlier[i] = Question(rest, question.note), []
         usable = [has_words(c.text) for c in cleaned]
         chat = [small_talk(c.text) if ok else None for c, ok in zip(cleaned, usable)]
         usable = [ok and said is None for ok, said in zip(usable, chat)]

@@ -188,6 +188,28 @@ _HISTORY = re.compile(
 )
 
 
+_NEW_TOPIC = re.compile(
+    r"^(?:(?:ok|okay|thanks|thank you|thx|ty|cheers|cool|great|nice|got it|alright|right)\b[\s,.!]*)*"
+    r"(?:(?:on\s+)?(?:a|an|one|another)?\s*(?:(?:totally|completely|entirely|slightly|somewhat)\s+)?"
+    r"(?:different|new|unrelated|separate|another)\s+(?:topic|question|subject)"
+    r"|on\s+(?:a|an)\s+(?:different|unrelated|separate|other)\s+note"
+    r"|switching\s+(?:gears|topics?)|chang(?:e|ing)\s+(?:of\s+)?(?:the\s+)?(?:topic|subject))"
+    r"(?:\s+now)?(?:\s*[:;,.!?\-\u2013\u2014]+\s*(?:but\s+)?|\s+but\s+)"
+)
+
+
+def new_topic(text: str) -> str | None:
+    """The question after an opening that says it is about something new ("thanks! different
+    topic: what's the function we minimise while training?", "new question - ..."): what the
+    earlier turns were about has no say in it. None when it opens with no such words, or has
+    nothing after them."""
+    found = _NEW_TOPIC.match(text.casefold())
+    if found is None:
+        return None
+    rest = text[found.end():].strip()
+    return rest if any(ch.isalnum() for ch in rest) else None
+
+
 def asks_history(text: str) -> bool:
     """Whether the question asks who made something or when ("who invented it and in what year")."""
     return bool(_HISTORY.search(text.casefold()))

@@ -754,3 +754,34 @@ def test_review_cases_refused_or_pointed(bot):
 def test_the_latter_in_a_definition_request_is_the_second_entry_cited(bot, history, question, first):
     answer = bot.ask(question, history)
     assert answer.answered and terms(answer)[0] == first and answer.reading is not None
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is PCA"], "different question - what's it called when you test a model on several different train/test splits",
+     "Cross-Validation"),
+    (["what is an LSTM", "new question: what is bagging?"], "how does it reduce variance", "Bagging"),
+    (["what is a GAN", "thanks! on a different note, what is k-means?"], "how do i choose k for it", "K-means"),
+])
+def test_a_turn_that_opens_a_new_topic_leaves_the_conversation_before_it_behind(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, terms(answer)
+
+
+def test_new_topic_openings_are_read_only_at_the_start():
+    from qa.query import new_topic
+
+    assert new_topic("thanks! different topic: what's a loss function?") == "what's a loss function?"
+    assert new_topic("ok, totally different question — what is bagging") == "what is bagging"
+    assert new_topic("unrelated question but what is a gan") == "what is a gan"
+    assert new_topic("changing the subject, what is dropout?") == "what is dropout?"
+    for text in ("another one that doesn't need k?", "what is a different topic model", "different question", "new question:"):
+        assert new_topic(text) is None, text
+
+
+def test_a_name_in_another_form_is_no_typo_to_excuse_a_question_far_from_the_glossary(bot):
+    # "regularize" is a real word the model reads well: the question's vector is to be trusted,
+    # and it lies far from the glossary (a misspelt name's vector is not, and keeps its excuse).
+    assert not bot.ask("how do I regularize my immigration status in Spain").answered
+    for question in ("how do i regularize my model so it stops overfitting", "what is regularizaton", "regularizing deep nets, how?"):
+        answer = bot.ask(question)
+        assert answer.answered and "Regularization" in terms(answer), (question, terms(answer))
