@@ -46,9 +46,15 @@ _DEFINE_EMBEDDED = re.compile(
 # A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
 # machine learning", "explain overfitting in simple terms", "... like i'm 5").
 _QUALIFIER = re.compile(
-    r"\s+(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|ai|data\s+science|statistics|neural\s+net(?:work)?s?"
+    r"\s+(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|dl|ai|data\s+science|statistics|neural\s+net(?:work)?s?"
     r"|simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
     r"|this\s+course|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
+)
+# The same qualifier opening the question says where its question is asked ("in dl what is an
+# ae", "in machine learning, what does cv mean")
+_QUALIFIER_OPENING = re.compile(
+    r"^(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|dl|ai|data\s+science|statistics"
+    r"|neural\s+net(?:work)?s?|this\s+course))\b\s*[,:;\-\u2013\u2014]*\s+(?=\S)"
 )
 # The same qualifier closing the question, with nothing after it but "please" and punctuation
 _QUALIFIER_CLOSING = re.compile(_QUALIFIER.pattern.removesuffix(r"\b.*$") + r"\b[\s,.!?]*(?:(?:please|pls|plz)\W*)?$")
@@ -122,13 +128,13 @@ _POINTERS = frozenset("that it this those these they them".split())
 
 def _plain(text: str) -> str:
     """Casefolded, spaced once, without a qualifier and what follows it, as definition requests are read."""
-    return _QUALIFIER.sub("", " ".join(text.casefold().split()))
+    return _QUALIFIER.sub("", _QUALIFIER_OPENING.sub("", " ".join(text.casefold().split())))
 
 
 def unqualified(text: str) -> str:
     """The question without a closing qualifier saying how to explain it ("pca in plain english"
     -> "pca"; "hyperparameter in short, how do i tune them" keeps what follows the qualifier)."""
-    return _QUALIFIER_CLOSING.sub("", " ".join(text.casefold().split()))
+    return _QUALIFIER_CLOSING.sub("", _QUALIFIER_OPENING.sub("", " ".join(text.casefold().split())))
 
 
 def define_subject(text: str) -> str | None:

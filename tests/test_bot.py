@@ -785,3 +785,21 @@ def test_a_name_in_another_form_is_no_typo_to_excuse_a_question_far_from_the_glo
     for question in ("how do i regularize my model so it stops overfitting", "what is regularizaton", "regularizing deep nets, how?"):
         answer = bot.ask(question)
         assert answer.answered and "Regularization" in terms(answer), (question, terms(answer))
+
+
+@pytest.mark.parametrize("question, first", [
+    ("in dl what is an ae", "Autoencoder"),
+    ("in machine learning, what does cv mean", "Cross-Validation"),
+    ("In ML: what is a kernel?", "Kernel"),
+])
+def test_a_qualifier_opening_a_definition_request_says_where_not_what(bot, question, first):
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer) == [first], terms(answer)
+
+
+def test_an_opening_qualifier_is_only_the_field_said_first():
+    from qa.query import define_subject
+
+    assert define_subject("in dl what is an ae") == "ae"
+    assert define_subject("in my data what is an outlier") is None  # "my data" is no field
+    assert define_subject("what is an ANN in machine learning") == "ann"
