@@ -163,11 +163,21 @@ def _definition(text: str) -> re.Match | None:
     return _DEFINE_EMBEDDED.match(text) or _DEFINE_DOES.match(text) or _DEFINE.match(text) or _DEFINE_AFTER.match(text)
 
 
+# What "what is" leaves before the subject of "what is meant by (the term) X" and "what is the
+# meaning (definition) of X"
+_MEANT = re.compile(r"^(?:meant by|(?:the )?(?:meaning|definition) of)\s+(?:(?:the|an?)\s+)?"
+                    r"(?:(?:term|word|phrase|expression|acronym|abbreviation)\s+(?=\S))?")
+_THE_TERM = re.compile(r"^(?:term|phrase|expression|acronym|abbreviation)\s+(?!for\b|of\b|that\b|which\b|used\b)(?=\S)")
+
+
 def _subject(text: str) -> str | None:
     match = _definition(text)
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
+    subject = _MEANT.sub("", subject)  # "what is meant by the term X", "what is the meaning of X"
+    if match.groupdict().get("the"):
+        subject = _THE_TERM.sub("", subject)  # "what does the term X mean"
     subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"‘’“”")
     if _A_NAME.match(subject):
         return None  # "what's the name for ML that stacks layers": asks for a name, not what "name" is

@@ -803,3 +803,22 @@ def test_an_opening_qualifier_is_only_the_field_said_first():
     assert define_subject("in dl what is an ae") == "ae"
     assert define_subject("in my data what is an outlier") is None  # "my data" is no field
     assert define_subject("what is an ANN in machine learning") == "ann"
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("What is meant by the term kernel in the context of SVMs?", "kernel in the context of svms"),
+    ("what is meant by overfitting", "overfitting"),
+    ("What is the meaning of dropout?", "dropout"),
+    ("what is the definition of a kernel", "kernel"),
+    ("what does the term kernel mean", "kernel"),
+    ("what is the term for models that stack layers", "term for models that stack layers"),  # asks for a name
+])
+def test_meant_by_and_meaning_of_introduce_the_subject(question, subject):
+    from qa.query import define_subject
+
+    assert define_subject(question) == subject
+
+
+def test_what_is_meant_by_a_term_in_a_context_defines_the_term(bot):
+    answer = bot.ask("What is meant by the term kernel in the context of SVMs?")
+    assert answer.answered and terms(answer) == ["Kernel"]
