@@ -81,8 +81,8 @@ class Policy:
     quote_margin: float = 0.08
 
 
-_SUFFIXES = sorted(("ization", "isation", "izations", "isations", "ations", "ation", "izing", "ising", "ized", "ised", "izes",
-                    "ises", "ize", "ise", "ings", "ing", "ers", "er", "ed", "es", "e", "s", "al", "ally"), key=len, reverse=True)
+_SUFFIXES = tuple(sorted(("ization", "isation", "izations", "isations", "ations", "ation", "izing", "ising", "ized", "ised", "izes",
+                    "ises", "ize", "ise", "ings", "ing", "ers", "er", "ed", "es", "e", "s", "al", "ally"), key=len, reverse=True))
 
 
 def _stem(word: str) -> str:
@@ -391,8 +391,8 @@ class Composer:
 
     def _inflected(self, mention: Mention) -> bool:
         """Whether a name matched only fuzzily is another form of one of its words, not a typo
-        ("regularize" for Regularization, "boosted" for Boosting): a real word, whose vector the
-        model reads as well as the name's."""
+        ("regularize" for Regularization): a real word, whose vector the model reads as well as
+        the name's; "regularizaton" keeps its slip."""
         said = tokens(mention.text)
         return len(said) == 1 and any(
             said[0] != word and _stem(said[0]) == _stem(word)

@@ -21,7 +21,7 @@ from .ingest import Corpus, load_corpus
 from .query import (
     Question, asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
     continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, new_topic,
-    opposite_of, points_to_listed, points_to_second, substitute,
+    opposite_of, points_to_listed, points_to_second, refers_back, substitute,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -80,6 +80,7 @@ _THANKS = re.compile(r"^(?:(?:ok|okay|great|cool|nice|got it)\W*)*(?:thanks|than
 _NOTED = re.compile(r"^(?:(?:ok|okay|great|cool|nice|got it|i see|makes sense)\W*)+$", re.I)
 _BYE = re.compile(r"^(?:bye|goodbye|see you|see ya|cya)\W*$", re.I)
 EXAMPLE = "what fixes overfitting?"
+GO_AHEAD = f"Sure: what would you like to know? For example: {EXAMPLE}"  # to "different question:" alone
 
 
 def small_talk(text: str) -> str | None:
@@ -113,16 +114,6 @@ def no_words(raw: Any) -> str:
         return ("There are no words in that to look up (tags, symbols and emoji are left out). "
                 f"Please type a question, for example: {EXAMPLE}")
     return f"Please type a question, for example: {EXAMPLE}"
-
-
-def since_new_topic(questions: list[str]) -> list[str]:
-    """The turns of a conversation from the last one that opened a new topic ("different
-    question: what is PCA?"), that one read without its opening."""
-    out: list[str] = []
-    for text in questions:
-        rest = new_topic(text)
-        out = [rest] if rest is not None else out + [text]
-    return out
 
 
 class Bot:
@@ -215,6 +206,7 @@ class Bot:
         """Make, ahead of asking, the vectors these questions need as they stand: `ask_many` then
         finds them remembered (the app's batcher encodes one batch while it ranks another)."""
         texts = [c.text for c in map(clean, questions)]
+        texts = [rest or text for text, rest in zip(texts, map(self._fresh, texts))]  # as `ask_many` reads them
         self._warm([t for t in texts if has_words(t) and small_talk(t) is None])
 
     def ask(self, question: str | bytes | None, history: Iterable[Any] | None = None) -> Answer:
@@ -228,13 +220,19 @@ class Bot:
         if len(histories) != len(questions):
             raise ValueError(f"{len(questions)} questions but {len(histories)} histories")
         cleaned = [clean(q) for q in questions]
-        earlier = [since_new_topic([clean(t).text for t in user_questions(h)])[-HISTORY_TURNS:] for h in histories]
+        asked = [c.text for c in cleaned]  # shown back as typed: a history of Answers keeps every opening
+        earlier = [self._since_new_topic([clean(t).text for t in user_questions(h)])[-HISTORY_TURNS:] for h in histories]
+        only_opening = [False] * len(cleaned)
         for i, question in enumerate(cleaned):
-            rest = new_topic(question.text)
+            rest = self._fresh(question.text)
             if rest is not None:  # "different question: ...": the conversation so far has no say
-                cleaned[i], earlier[i] = Question(rest, question.note), []
+                earlier[i] = []
+                if rest:
+                    cleaned[i] = Question(rest, question.note)
+                else:
+                    only_opening[i] = True
         usable = [has_words(c.text) for c in cleaned]
-        chat = [small_talk(c.text) if ok else None for c, ok in zip(cleaned, usable)]
+        chat = [GO_AHEAD if alone else small_talk(c.text) if ok else None for c, ok, alone in zip(cleaned, usable, only_opening)]
         usable = [ok and said is None for ok, said in zip(usable, chat)]
         self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if has_words(t)])
         topics = [self._topic(e, c.text) if ok else None for e, c, ok in zip(earlier, cleaned, usable)]
@@ -242,17 +240,40 @@ class Bot:
         vectors = self._warm([r.query for r in readings if r is not None])
         responses = [self._answer(r, vectors[r.query], t) if r is not None else None for r, t in zip(readings, topics)]
         answers = []
-        for raw, question, answer, said in zip(questions, cleaned, responses, chat):
+        for raw, typed, question, answer, said in zip(questions, asked, cleaned, responses, chat):
             if said is not None:
-                answers.append(Answer(question=question.text, answered=False, answer=said, error="not a question"))
+                answers.append(Answer(question=typed, answered=False, answer=said, error="not a question"))
                 continue
             if answer is None:
-                answers.append(Answer(question=question.text, answered=False, answer=no_words(raw), error="empty question"))
+                answers.append(Answer(question=typed, answered=False, answer=no_words(raw), error="empty question"))
                 continue
             if question.note:
                 answer.answer = f"*{question.note}*\n\n{answer.answer}"
+            answer.question = typed
             answers.append(answer)
         return answers
+
+    def _fresh(self, text: str) -> str | None:
+        """The question without an opening that says it is about something new ("thanks! different
+        topic: what's a GAN?"); "" when nothing follows the opening; None when the turn leans on
+        the conversation: no such opening, or an "it" or "they" in what follows that may stand for
+        the topic, and no entry named there ("different question: why is it used?" still asks
+        about the topic; "different question - what's it called when ..." does not)."""
+        rest = new_topic(text)
+        if rest and refers_back(rest):
+            named = self.retriever.names.mentions(tokens(rest))
+            if not any(m.score >= self.composer.policy.sure_name for m in named):
+                return None
+        return rest
+
+    def _since_new_topic(self, questions: list[str]) -> list[str]:
+        """The turns of a conversation from the last one that opened a new topic ("different
+        question: what is PCA?"), that one read without its opening."""
+        out: list[str] = []
+        for text in questions:
+            rest = self._fresh(text)
+            out = out + [text] if rest is None else [rest] if rest else []
+        return out
 
     def _topic(self, earlier: list[str], text: str) -> int | None:
         """The entry the conversation is about when `text` is asked: the first cited entry of the

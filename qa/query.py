@@ -165,9 +165,9 @@ def _definition(text: str) -> re.Match | None:
 
 # What "what is" leaves before the subject of "what is meant by (the term) X" and "what is the
 # meaning (definition) of X"
-_MEANT = re.compile(r"^(?:meant by|(?:the )?(?:meaning|definition) of)\s+(?:(?:the|an?)\s+)?"
-                    r"(?:(?:term|word|phrase|expression|acronym|abbreviation)\s+(?=\S))?")
-_THE_TERM = re.compile(r"^(?:term|phrase|expression|acronym|abbreviation)\s+(?!for\b|of\b|that\b|which\b|used\b)(?=\S)")
+_LABEL = r"(?:term|phrase|expression|acronym|abbreviation)\s+(?!for\b|of\b|that\b|which\b|used\b)(?=\S)"  # not "word": "word embedding"
+_MEANT = re.compile(r"^(?:meant by|(?:the )?(?:meaning|definition) of)\s+(?:the\s+" + _LABEL + r"|(?:the|an?)\s+)?")
+_THE_TERM = re.compile(r"^" + _LABEL)
 
 
 def _subject(text: str) -> str | None:
@@ -175,9 +175,10 @@ def _subject(text: str) -> str | None:
     if not match:
         return None
     subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
-    subject = _MEANT.sub("", subject)  # "what is meant by the term X", "what is the meaning of X"
-    if match.groupdict().get("the"):
-        subject = _THE_TERM.sub("", subject)  # "what does the term X mean"
+    meant = _MEANT.sub("", subject)  # "what is meant by the term X", "what is the meaning of X"
+    if meant == subject and match.groupdict().get("the"):
+        meant = _THE_TERM.sub("", subject)  # "what does the term X mean"
+    subject = meant
     subject = _QUALIFIER.sub("", subject).strip(" ?.!'\"‘’“”")
     if _A_NAME.match(subject):
         return None  # "what's the name for ML that stacks layers": asks for a name, not what "name" is
@@ -204,26 +205,28 @@ _HISTORY = re.compile(
 )
 
 
+# Openings that say a turn is about something new. Not "another question" or "new question":
+# those most often bring one more question on the same topic ("another question: why is it used?").
 _NEW_TOPIC = re.compile(
-    r"^(?:(?:ok|okay|thanks|thank you|thx|ty|cheers|cool|great|nice|got it|alright|right)\b[\s,.!]*)*"
+    r"^(?:(?:ok|okay|thanks|thank you|thx|ty|cheers|cool|great|nice|got it|alright|right|so|hey|btw)\b[\s,.!]*)*"
     r"(?:(?:on\s+)?(?:a|an|one|another)?\s*(?:(?:totally|completely|entirely|slightly|somewhat)\s+)?"
-    r"(?:different|new|unrelated|separate|another)\s+(?:topic|question|subject)"
+    r"(?:(?:different|unrelated|separate)\s+(?:topic|question|subject)|(?:new|another)\s+(?:topic|subject))"
     r"|on\s+(?:a|an)\s+(?:different|unrelated|separate|other)\s+note"
     r"|switching\s+(?:gears|topics?)|chang(?:e|ing)\s+(?:of\s+)?(?:the\s+)?(?:topic|subject))"
-    r"(?:\s+now)?(?:\s*[:;,.!?\-\u2013\u2014]+\s*(?:but\s+)?|\s+but\s+)"
+    r"(?:\s+now)?(?:\s*[:;,.!?\-\u2013\u2014]+\s*(?:but\s+)?|\s+but\s+)(?!\s*(?:but\s+)?(?:closely\s+)?related\b)",
+    re.IGNORECASE,
 )
 
 
 def new_topic(text: str) -> str | None:
     """The question after an opening that says it is about something new ("thanks! different
-    topic: what's the function we minimise while training?", "new question - ..."): what the
-    earlier turns were about has no say in it. None when it opens with no such words, or has
-    nothing after them."""
-    found = _NEW_TOPIC.match(text.casefold())
+    topic: what's a loss function?", "on a different note, ..."), "" when nothing follows the
+    opening; None when the text opens with no such words (or with "..., but related: ...")."""
+    found = _NEW_TOPIC.match(text)  # on the text itself: casefolding may change its length ("ﬀ")
     if found is None:
         return None
     rest = text[found.end():].strip()
-    return rest if any(ch.isalnum() for ch in rest) else None
+    return rest if any(ch.isalnum() for ch in rest) else ""
 
 
 def asks_history(text: str) -> bool:
@@ -316,6 +319,16 @@ def points_to_listed(text: str) -> bool:
 
 def has_personal_pronoun(text: str) -> bool:
     return bool(_PERSONAL.search(text.casefold()))
+
+
+# An "it" that stands for nothing said before: "what's it called when ...", "is it true that ..."
+_DUMMY_IT = re.compile(r"\b(?:(?:what(?:'s|s| is)|is|was) it|it(?:'s| is))\s+(?:called|named|known as|true|possible|worth|better|normal|common)\b")
+
+
+def refers_back(text: str) -> bool:
+    """Whether an "it" or "they" in the text may stand for something said before: not the "it" of
+    "what's it called when ..." or "is it true that ..."."""
+    return has_personal_pronoun(_DUMMY_IT.sub(" ", text.casefold()))
 
 
 # "combine it with deep learning", "plug deep neural nets into it": the pronoun is the other thing

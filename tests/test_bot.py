@@ -774,8 +774,46 @@ def test_new_topic_openings_are_read_only_at_the_start():
     assert new_topic("ok, totally different question — what is bagging") == "what is bagging"
     assert new_topic("unrelated question but what is a gan") == "what is a gan"
     assert new_topic("changing the subject, what is dropout?") == "what is dropout?"
-    for text in ("another one that doesn't need k?", "what is a different topic model", "different question", "new question:"):
+    assert new_topic("Different Topic. What is PCA?") == "What is PCA?"
+    assert new_topic("different question:") == ""  # the opening alone
+    for text in ("another one that doesn't need k?", "what is a different topic model", "different question",
+                 "another question: why is it used?", "new question: is it supervised?",  # most often one more on the topic
+                 "different question, but related: how does it compare to PCA?",
+                 "diﬀerent question: what is pca"):  # a ligature is no opening, and the text is never cut wrongly
         assert new_topic(text) is None, text
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is dropout"], "another question: why is it used?", "Dropout"),
+    (["what is k-means"], "new question: is it supervised?", "K-means"),
+    (["what is t-SNE"], "different question, but related: how does it compare to PCA?",
+     "t-Distributed Stochastic Neighbor Embedding (t-SNE)"),
+    (["what is an lstm"], "different question: why is it slow?", "Long Short-Term Memory (LSTM)"),  # "it" is the topic
+    (["what is dropout", "another question: why is it used?"], "what rate should i use for it?", "Dropout"),
+])
+def test_one_more_question_on_the_topic_keeps_the_conversation(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, terms(answer)
+
+
+def test_a_new_topic_cuts_the_conversation_for_later_turns_too(bot):
+    # the new topic's turn was refused, so the last answered turn is still Dropout: only the cut
+    # keeps "it" from being read as Dropout
+    answer = bot.ask("why is it used?", ["what is dropout", "different question: how do I bake bread?"])
+    assert "Dropout" not in terms(answer)[:1] or not answer.answered
+    # Answers given back as the history keep the question as typed, opening and all
+    first = bot.ask("what is PCA")
+    second = bot.ask("different question - what's it called when you test a model on several different train/test splits", [first])
+    assert second.question.startswith("different question") and terms(second)[0] == "Cross-Validation"
+    third = bot.ask("how does it work", [first, second])
+    assert third.answered and terms(third)[0] == "Cross-Validation", terms(third)
+
+
+def test_an_opening_alone_asks_for_the_question(bot):
+    from qa.bot import GO_AHEAD
+
+    answer = bot.ask("different question:", ["what is an lstm"])
+    assert not answer.answered and answer.answer == GO_AHEAD and not answer.citations
 
 
 def test_a_name_in_another_form_is_no_typo_to_excuse_a_question_far_from_the_glossary(bot):
@@ -812,6 +850,8 @@ def test_an_opening_qualifier_is_only_the_field_said_first():
     ("what is the definition of a kernel", "kernel"),
     ("what does the term kernel mean", "kernel"),
     ("what is the term for models that stack layers", "term for models that stack layers"),  # asks for a name
+    ("what is meant by word embedding", "word embedding"),  # "word" is part of the name here
+    ("what is the definition of term frequency", "term frequency"),
 ])
 def test_meant_by_and_meaning_of_introduce_the_subject(question, subject):
     from qa.query import define_subject
