@@ -45,17 +45,16 @@ _DEFINE_EMBEDDED = re.compile(
 )
 # A qualifier after the subject says how or where to explain it, not what it is ("what is an ANN in
 # machine learning", "explain overfitting in simple terms", "... like i'm 5").
+_FIELD = (r"(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|dl|ai|data\s+science|statistics"
+          r"|neural\s+net(?:work)?s?|this\s+course)")  # "in machine learning", "for this course"
 _QUALIFIER = re.compile(
-    r"\s+(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|dl|ai|data\s+science|statistics|neural\s+net(?:work)?s?"
-    r"|simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
-    r"|this\s+course|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
+    r"\s+(?:" + _FIELD + r"|(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:"
+    r"simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
+    r"|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
 )
-# The same qualifier opening the question says where its question is asked ("in dl what is an
-# ae", "in machine learning, what does cv mean")
-_QUALIFIER_OPENING = re.compile(
-    r"^(?:(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+learning|ml|dl|ai|data\s+science|statistics"
-    r"|neural\s+net(?:work)?s?|this\s+course))\b\s*[,:;\-\u2013\u2014]*\s+(?=\S)"
-)
+# The field named first says where the question is asked ("in dl what is an ae", "in machine
+# learning, what does cv mean")
+_QUALIFIER_OPENING = re.compile(r"^" + _FIELD + r"\b\s*[,:;\-\u2013\u2014]*\s+(?=\S)")
 # The same qualifier closing the question, with nothing after it but "please" and punctuation
 _QUALIFIER_CLOSING = re.compile(_QUALIFIER.pattern.removesuffix(r"\b.*$") + r"\b[\s,.!?]*(?:(?:please|pls|plz)\W*)?$")
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better than|or)\b")  # "diff", "differnce"
