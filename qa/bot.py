@@ -207,7 +207,7 @@ class Bot:
         finds them remembered (the app's batcher encodes one batch while it ranks another)."""
         texts = [c.text for c in map(clean, questions)]
         texts = [rest or text for text, rest in zip(texts, map(self._fresh, texts))]  # as `ask_many` reads them
-        self._warm([t for t in texts if has_words(t) and small_talk(t) is None])
+        self._warm([self._read(t, None).encoded for t in texts if has_words(t) and small_talk(t) is None])
 
     def ask(self, question: str | bytes | None, history: Iterable[Any] | None = None) -> Answer:
         """Answer one question, reading it in the light of earlier questions of the conversation."""
@@ -234,11 +234,13 @@ class Bot:
         usable = [has_words(c.text) for c in cleaned]
         chat = [GO_AHEAD if alone else small_talk(c.text) if ok else None for c, ok, alone in zip(cleaned, usable, only_opening)]
         usable = [ok and said is None for ok, said in zip(usable, chat)]
-        self._warm([c.text for c, ok in zip(cleaned, usable) if ok] + [t for e in earlier for t in e if has_words(t)])
+        # one batch for the questions as they stand and the conversations' turns (see `_topic`)
+        self._warm([self._read(t, None).encoded for t in [c.text for c, ok in zip(cleaned, usable) if ok]
+                    + [t for e in earlier for t in e if has_words(t)]])
         topics = [self._topic(e, c.text) if ok else None for e, c, ok in zip(earlier, cleaned, usable)]
         readings = [self._read(c.text, t) if ok else None for c, t, ok in zip(cleaned, topics, usable)]
-        vectors = self._warm([r.query for r in readings if r is not None])
-        responses = [self._answer(r, vectors[r.query], t) if r is not None else None for r, t in zip(readings, topics)]
+        vectors = self._warm([r.encoded for r in readings if r is not None])
+        responses = [self._answer(r, vectors[r.encoded], t) if r is not None else None for r, t in zip(readings, topics)]
         answers = []
         for raw, typed, question, answer, said in zip(questions, asked, cleaned, responses, chat):
             if said is not None:
@@ -285,7 +287,7 @@ class Bot:
                 continue
             topic = self._pick(cited, said)
             reading = self._read(said, topic)
-            answer = self._answer(reading, self.encode(reading.query), topic)
+            answer = self._answer(reading, self.encode(reading.encoded), topic)
             if answer.answered and answer.citations:
                 cited = [self._position[c.term] for c in answer.citations]  # term -> entry position
         return self._pick(cited, text)
@@ -299,6 +301,12 @@ class Bot:
         return cited[0] if cited else None
 
     def _read(self, text: str, topic: int | None) -> "Reading":
+        """How to read a question (`_reading`), with misspelt names spelled right for the model."""
+        reading = self._reading(text, topic)
+        reading.spelled = self.retriever.names.respelled(reading.words, reading.mentions, self.embedder.whole_words)
+        return reading
+
+    def _reading(self, text: str, topic: int | None) -> "Reading":
         """How to read a question: a follow-up (a pronoun, "and ...?", or no word of its own beyond
         "give me some examples") is rewritten with the conversation's topic, unless it names a
         new entry of its own. Then only a question that opens as a continuation and has an "it" or
@@ -424,7 +432,7 @@ class Bot:
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
         means = asks_for_means(query)
-        ranked = self.retriever.rank(query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query),
+        ranked = self.retriever.rank(reading.spelled or query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query),
                                      alternative=asks_for_sibling(query))
         if means and ranked and reading.setting is not None and ranked[0].entry == reading.setting:
             # "ok and how do I choose the step size for it?" after CNN: the topic read into a question
@@ -454,3 +462,10 @@ class Reading:
     @property
     def query(self) -> str:
         return self.rewritten or self.text
+
+    spelled: str | None = None  # the query with misspelt names spelled right, if any
+
+    @property
+    def encoded(self) -> str:
+        """What the model reads."""
+        return self.spelled or self.query

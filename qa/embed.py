@@ -13,6 +13,7 @@ Two backends give the same vectors (cosine >= 0.9999, tested):
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -59,6 +60,9 @@ class _TorchBackend:
         hf_logging.set_verbosity_error()
         self.model = SentenceTransformer(location, device="cpu")
         self.dimension = int(self.model.get_embedding_dimension())
+
+    def vocabulary(self) -> dict[str, int]:
+        return self.model.tokenizer.get_vocab()
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
@@ -135,6 +139,9 @@ class _OnnxBackend:
         self._made_lock = threading.Lock()
         self._bulk = None
         self._bulk_lock = threading.Lock()
+
+    def vocabulary(self) -> dict[str, int]:
+        return self.tokenizer.get_vocab()
 
     def _compile(self, hint: str):
         return self.core.compile_model(self.onnx_path, "CPU", {"PERFORMANCE_HINT": hint, "CPU_RUNTIME_CACHE_CAPACITY": self.SHAPES_KEPT})
@@ -406,6 +413,13 @@ class Embedder:
     @property
     def dimension(self) -> int:
         return self.warm_up()._backend.dimension
+
+    @functools.cached_property
+    def whole_words(self) -> frozenset[str]:
+        """The words the model's tokenizer reads as one piece. A word outside them is read as
+        pieces of others: a typo ("nueral", "lerning") or a rare word."""
+        pieces = self.warm_up()._backend.vocabulary()
+        return frozenset(p.lstrip("\u2581\u0120").casefold() for p in pieces if not p.startswith("##"))
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         backend = self.warm_up()._backend

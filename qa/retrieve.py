@@ -79,6 +79,7 @@ class Mention:
     end: int
     score: float  # 1.0 exact, lower for fuzzy
     text: str
+    name: str = ""  # the name a fuzzy match took the span for ("deep learning" for "deap lerning")
 
 
 class NameTable:
@@ -88,6 +89,7 @@ class NameTable:
 
     def __init__(self, entries: list[Entry]):
         self.exact: dict[str, int] = {}
+        self.spelled: dict[str, str] = {}  # squashed name -> the name written with its spaces
         buckets: dict[tuple[str, int], dict[str, int]] = {}
         # Initialisms of multi-word names ("nn", "gd", "cv") name an entry when no other name,
         # and no other entry's initialism, is spelled the same.
@@ -102,6 +104,7 @@ class NameTable:
                 self.exact.setdefault(name, position)
                 squashed = _squash(name)
                 self.exact.setdefault(squashed, position)
+                self.spelled.setdefault(squashed, name)
                 if len(squashed) >= 4:
                     buckets.setdefault((squashed[:2], len(squashed)), {}).setdefault(squashed, position)
                 if len(squashed) >= 6:  # the second letter dropped: "herarchical clustring"
@@ -199,10 +202,10 @@ class NameTable:
                             position = self.exact.get(_squash(gram))
                         score = 1.0
                     else:
-                        position, score = self._fuzzy(_squash(gram))
+                        position, score, name = self._fuzzy(_squash(gram))
                     if position is None:
                         continue
-                    found.append(Mention(position, start, start + n, score, gram))
+                    found.append(Mention(position, start, start + n, score, gram, gram if exact_pass else name))
                     covered[start : start + n] = [True] * n
         # "supervised and unsupervised learning": a word joined to a name shares the name's last
         # words, when that makes another name.
@@ -215,6 +218,25 @@ class NameTable:
                     found.append(Mention(position, before, before + 1, 1.0, gram))
                     covered[before] = True
         return sorted(found, key=lambda m: m.start)
+
+    @staticmethod
+    def respelled(words: list[str], mentions: list[Mention], whole_words: frozenset[str]) -> str | None:
+        """The question's words with each misspelt name written as the glossary writes it ("wat is
+        deap lerning" -> "wat is deep learning"); None when no name is misspelt. The model reads a
+        typo as pieces of other words, so its vector strays from the entry the student means.
+        A name is taken for misspelt only where the model reads a word of it as pieces (not in
+        `whole_words`): "baking" and "convert" are words of their own, not "bagging" or "convnet".
+        (Other words are left as typed: a word the model splits is more often rare than misspelt,
+        "compress", "denoise", and respelling those moved answers both ways on the labelled sets.)"""
+        fixes = sorted((m for m in mentions if m.score < 1.0 and m.name
+                        and any(w not in whole_words for w in words[m.start:m.end])), key=lambda m: m.start)
+        if not fixes:
+            return None
+        out, at = [], 0
+        for m in fixes:
+            out += [*words[at:m.start], m.name]
+            at = m.end
+        return " ".join(out + words[at:])
 
     def other_compound(self, phrase: str) -> tuple[str, set[int]] | None:
         """The letter-hyphen compound opening `phrase` when it shares its letter with a name's
@@ -255,7 +277,7 @@ class NameTable:
             return False
         return process.extractOne(word, self.words_by_letter.get(word[0], []), scorer=fuzz.ratio, score_cutoff=80.0) is not None
 
-    def _fuzzy(self, squashed: str) -> tuple[int | None, float]:
+    def _fuzzy(self, squashed: str) -> tuple[int | None, float, str]:
         """A typo of a name: same first two letters (or first and third), length within two,
         similarity above a cutoff; or, where a similarity scores short names too low, slips (see
         `_slip`: up to five letters two swapped or one added, "ltsm"; up to seven two slips,
@@ -263,11 +285,11 @@ class NameTable:
         net"), if its first three letters stay: those buckets are small, so the cost stays flat at
         any size."""
         if len(squashed) < 4:
-            return None, 0.0
+            return None, 0.0, ""
         cutoff = 80.0 if len(squashed) < 10 else 84.0
         slips = 1 if len(squashed) <= 5 else 2 if len(squashed) <= 7 else 0
         reach = len(squashed) // 3 if len(squashed) >= 10 else 2
-        best: tuple[float, int] | None = None
+        best: tuple[float, int, str] | None = None
         # Near lengths: names starting with the same two letters, or with the first and third
         # (the second letter swapped or slipped in: "ltsm", "lsstm" for "lstm"; names of six
         # letters or more are also filed under their first and third, for a dropped second).
@@ -282,10 +304,10 @@ class NameTable:
                 if found is None and abs(length - len(squashed)) <= slips:
                     found = self._slip(squashed, bucket[0], slips)
                 if found is not None and (best is None or found[1] > best[0]):
-                    best = (found[1], bucket[1][found[2]])
+                    best = (found[1], bucket[1][found[2]], found[0])
         if best is None:
-            return None, 0.0
-        return best[1], best[0] / 100.0
+            return None, 0.0, ""
+        return best[1], best[0] / 100.0, self.spelled.get(best[2], best[2])
 
 
     @staticmethod

@@ -23,6 +23,7 @@ class FakeEmbedder:
     """Hashed bag of words -> unit vectors. Deterministic and instant; knows nothing of meaning."""
 
     model = "fake-hash-64"
+    whole_words: frozenset[str] = frozenset()  # reads every word as pieces: misspelt names get spelled right
 
     def __init__(self, dimension: int = 64):
         self._dimension = dimension

@@ -862,3 +862,24 @@ def test_meant_by_and_meaning_of_introduce_the_subject(question, subject):
 def test_what_is_meant_by_a_term_in_a_context_defines_the_term(bot):
     answer = bot.ask("What is meant by the term kernel in the context of SVMs?")
     assert answer.answered and terms(answer) == ["Kernel"]
+
+
+@pytest.mark.parametrize("question, term", [
+    ("wat is deap lerning", "Deep Learning"),
+    ("nueral netwrok basics", "Neural Networks"),
+    ("suport vecter machine for my spectra", "Support Vector Machine (SVM)"),
+    ("principle componant analisys in plain words", "Principal Component Analysis (PCA)"),
+    ("how dose gradiant decent wrk", "Gradient Descent"),
+])
+def test_a_misspelt_name_is_read_by_the_model_as_the_glossary_spells_it(bot, question, term):
+    # the model reads "nueral" as pieces of other words; the vector of the typed text strays
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer)[0] == term, (question, answer.answer[:120])
+    assert answer.question == question  # shown back as typed
+
+
+@pytest.mark.parametrize("question", ["how do i convert celsius to fahrenheit", "baking bread at home, any tips?",
+                                      "my laptop won't connect to the wifi"])
+def test_an_everyday_word_near_a_name_is_not_respelled(bot, question):
+    # "convert", "baking" and "connect" are words the model reads whole: no typo of "convnet" or "bagging"
+    assert not bot.ask(question).answered

@@ -142,3 +142,9 @@ def test_bad_model_settings_are_clear_errors(tmp_path):
     (tmp_path / "broken").mkdir()
     with pytest.raises(ModelError, match="cannot load embedding model"):
         Embedder(model=str(tmp_path / "broken")).warm_up()
+
+
+def test_the_words_the_model_reads_whole_are_its_tokenizers_words_not_pieces():
+    words = Embedder().whole_words
+    assert {"baking", "convert", "learning", "neural"} <= words
+    assert not {"nueral", "lerning", "componant", "##ing"} & words

@@ -102,3 +102,17 @@ def test_an_entry_that_opens_by_naming_its_kind_has_that_entry_as_its_genus(bot)
     genus = {retriever.entries[e].term: retriever.entries[g].term for e, g in retriever.genus.items()}
     assert genus["Gradient Descent"] == "Optimization Algorithm" and genus["K-means"] == "Clustering"
     assert genus["Dropout"] == "Regularization" and "Overfitting" not in genus
+
+
+def test_misspelt_names_are_respelled_only_where_the_model_reads_a_word_as_pieces():
+    from qa.retrieve import NameTable, tokens
+
+    table = NameTable(load_corpus(ROOT / "corpus").entries)
+    words = tokens("wat is deap lerning, and how does baking differ")
+    mentions = table.mentions(words)
+    assert {m.name for m in mentions} == {"deep learning", "bagging"}
+    assert table.respelled(words, mentions, frozenset({"wat", "is", "baking"})) == "wat is deep learning and how does baking differ"
+    # a word the model reads whole is left as typed, and so is a question with no misspelt name
+    assert table.respelled(words, mentions, frozenset({"deap", "lerning", "baking"})) is None
+    exact = tokens("what is deep learning")
+    assert table.respelled(exact, table.mentions(exact), frozenset()) is None
