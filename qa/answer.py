@@ -264,7 +264,7 @@ class Composer:
                     inside = next((item for item in ranked if item.entry in context), None)
                     if inside is None or inside.dense < policy.min_dense:
                         return self._refuse(question, reading, ranked)
-                    return self._quote(question, reading, vector, [inside], unsure=False)
+                    return self._quote(question, reading, vector, [inside], unsure=False, ranked=ranked)
 
         if not ranked:
             return self._refuse(question, reading, ranked)
@@ -321,7 +321,7 @@ class Composer:
         if unsure and len(cited) < 2:
             cited.append(ranked[1])
         cited = cited[: policy.max_citations]
-        return self._quote(question, reading, vector, cited, unsure=unsure, means=means)
+        return self._quote(question, reading, vector, cited, unsure=unsure, means=means, ranked=ranked)
 
     def _closing(self, closing: str, words: list[str], mentions: list[Mention], ranked: list[EntryEvidence]) -> str | None:
         """A definition request closing a longer question is one only about a name said in the
@@ -444,8 +444,13 @@ class Composer:
     def _header(self, reading: str | None) -> str:
         return f"*Reading this as: {_escape(reading)}*\n\n" if reading else ""
 
-    def _quote(self, question, reading, vector, items, unsure: bool, means: bool = False) -> Answer:
+    def _quote(self, question, reading, vector, items, unsure: bool, means: bool = False, ranked=()) -> Answer:
         entries = [self.retriever.entries[item.entry] for item in items]
+        # The next entries that bear on the question at all, named after the quotes while fewer
+        # than `max_citations` are cited: where the first answer is not the one the student
+        # meant, the one meant is a click away.
+        related = [self.retriever.entries[item.entry].term for item in ranked
+                   if item not in items and item.dense >= self.policy.min_dense_nearest][: self.policy.max_citations - len(items)]
         quotes = [self.best_sentences(item, vector, means=means and n == 0) for n, item in enumerate(items)]
         lines = [self._header(reading)]
         if unsure:
@@ -453,6 +458,8 @@ class Composer:
         for number, (entry, qs) in enumerate(zip(entries, quotes), start=1):
             body = " ".join(_render_quote(q, entry) for q in qs)
             lines.append(f"**{_escape(entry.term)}**: {body} [{number}]\n\n")
+        if related:
+            lines.append("Related: " + ", ".join(f"**{_escape(term)}**" for term in related))
         text = "".join(lines).rstrip() + _footnote(entries, quotes)
         return Answer(
             question=question,
@@ -460,7 +467,7 @@ class Composer:
             answer=text,
             citations=[self.citation(item, qs) for item, qs in zip(items, quotes)],
             reading=reading,
-            suggestions=[e.term for e in entries[:2]] if unsure else [],
+            suggestions=[e.term for e in entries[:2]] if unsure else related,
         )
 
     def define(self, question, reading, item) -> Answer:

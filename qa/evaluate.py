@@ -43,7 +43,7 @@ def read_items(path: Path) -> list[Item]:
 class Outcome:
     item: Item
     answered: bool
-    ranked: list[str]  # cited terms, best first (nearest terms when refused)
+    ranked: list[str]  # offered terms, best first: cited, then related (nearest terms when refused)
 
 
 @dataclass
@@ -102,7 +102,9 @@ def run_bot(bot: Bot, items: list[Item]) -> Report:
     outcomes = []
     for item in items:
         answer = bot.ask(item.question, item.history)
-        outcomes.append(Outcome(item, answer.answered, [c.term for c in answer.citations]))
+        offered = [c.term for c in answer.citations]
+        offered += [t for t in answer.suggestions if t not in offered]  # related terms, then See also
+        outcomes.append(Outcome(item, answer.answered, offered))
     return score("bot", outcomes)
 
 

@@ -100,7 +100,7 @@ class Answer(BaseModel):
     answer: str  # markdown
     citations: list[Citation] = Field(default_factory=list)
     reading: str | None = None  # how a follow-up was read ("what problem does LSTM solve?")
-    suggestions: list[str] = Field(default_factory=list)  # nearest terms when refused / unsure
+    suggestions: list[str] = Field(default_factory=list)  # terms to try next: nearest when refused, the two when unsure, else related or See also
     error: str | None = None  # set when the question itself was unusable
     no_entry: str | None = None  # what was asked about when it has no entry, only a mention in a definition ("xgboost")
 

@@ -883,3 +883,21 @@ def test_a_misspelt_name_is_read_by_the_model_as_the_glossary_spells_it(bot, que
 def test_an_everyday_word_near_a_name_is_not_respelled(bot, question):
     # "convert", "baking" and "connect" are words the model reads whole: no typo of "convnet" or "bagging"
     assert not bot.ask(question).answered
+
+
+@pytest.mark.parametrize("question", ["how does dropout prevent co-adaptation?",
+                                      "how can i get a reliable estimate of how my model does with only a little data"])
+def test_an_answer_citing_fewer_than_three_names_the_next_entries_that_bear_on_it(bot, question):
+    # where the first answer is not the one meant, the one meant is a click away (the app shows
+    # suggestions as buttons); `qa eval` ranks them after the citations
+    answer = bot.ask(question)
+    cited = terms(answer)
+    assert answer.answered and 1 <= len(cited) < 3
+    assert answer.suggestions and len(cited) + len(answer.suggestions) <= 3
+    assert not set(answer.suggestions) & set(cited)
+    assert "Related: " + ", ".join(f"**{t}**" for t in answer.suggestions) in answer.answer
+
+
+def test_a_refusal_far_from_every_entry_names_no_related_entries(bot):
+    answer = bot.ask("what's the capital of France?")
+    assert not answer.answered and answer.suggestions == [] and "Related" not in answer.answer

@@ -96,3 +96,16 @@ def test_held_out_sets_do_not_regress(bot, name):
             assert figures[key] <= then + slack + 1e-9, (name, key, figures[key])
         else:
             assert figures[key] >= then - slack - 1e-9, (name, key, figures[key])
+
+
+def test_recall_ranks_the_related_terms_an_answer_offers_after_its_citations(bot):
+    from qa.evaluate import Item
+
+    question = "how does dropout prevent co-adaptation?"
+    answer = bot.ask(question)
+    cited = [c.term for c in answer.citations]
+    assert answer.answered and answer.suggestions
+    report = run_bot(bot, [Item(question=question, terms=[answer.suggestions[0]])])
+    assert report.outcomes[0].ranked == cited + answer.suggestions
+    assert report.figures["hit@1"] == 0.0 and report.figures["recall@3"] == 1.0
+    assert report.figures["mrr"] == pytest.approx(1 / (len(cited) + 1))
