@@ -84,7 +84,9 @@ _PEOPLE = frozenset("people researchers students engineers practitioners scienti
 # "is that used ..."); elsewhere it is a conjunction or a relative pronoun ("a model that overfits",
 # "the problem is that the model memorizes"). "ones" only after a word that picks among them
 # ("common ones", "which ones") or at the end.
-_THAT = r"(?:(?<=\bdoes )|(?<=\bis )|(?<=\bwas )|(?<=\bdid )|(?<=\bmakes )|(?<=\bwould ))that(?!\s+(?:the|a|an|my|we|you|i|it|they|there|our|your|this|its|their)\b)"
+_THAT = (r"(?:(?:(?<=\bdoes )|(?<=\bis )|(?<=\bwas )|(?<=\bdid )|(?<=\bmakes )|(?<=\bwould )|(?<=\bdo )|(?<=\bdoing )"
+         r"|(?<=\bcombine )|(?<=\blike )|(?<=\bof ))that(?!\s+(?:the|a|an|my|we|you|i|it|they|there|our|your|this|its|their)\b)"
+         r"|that(?=\s+(?:type|kind|sort)\b)|that(?=\W*$))")
 _ONES = r"(?:(?<=\bwhich )|(?<=\bcommon )|(?<=\bother )|(?<=\bsome )|(?<=\bfew )|(?<=\bmain )|(?<=\bpopular )|(?<=\busual )|(?<=\bbest ))ones|ones(?=\W*$)"
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|the (?:first|1st|second|2nd) one"
                        r"|that technique|that method|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")

@@ -901,3 +901,24 @@ def test_an_answer_citing_fewer_than_three_names_the_next_entries_that_bear_on_i
 def test_a_refusal_far_from_every_entry_names_no_related_entries(bot):
     answer = bot.ask("what's the capital of France?")
     assert not answer.answered and answer.suggestions == [] and "Related" not in answer.answer
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is bagging"], "list a few methods of that type", "Bagging"),
+    (["what is reinforcement learning"], "what do you get if you combine that with neural networks", "Deep Reinforcement Learning"),
+    (["what is boosting"], "which libraries do that", "Boosting"),
+    (["what is dropout"], "why would anyone do that", "Dropout"),
+])
+def test_that_standing_for_the_topic_leans_on_the_conversation(bot, history, question, first):
+    # "that" as a pronoun: after "do", "combine", "of", before "type", or closing the question
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, answer.answer[:150]
+
+
+@pytest.mark.parametrize("text, leans", [("name a few of that type", True), ("why would you do that", True),
+                                         ("is dropout so good that everyone uses dropout", False), ("that layer is slow", False),
+                                         ("i read that gans are hard to train", False)])
+def test_that_is_a_pronoun_only_where_it_stands_for_something(text, leans):
+    from qa.query import has_pronoun
+
+    assert has_pronoun(text) is leans
