@@ -189,6 +189,7 @@ class Composer:
         context_first: bool = False,
         closing: str | None = None,
         means: bool = False,
+        bare: str | None = None,
     ) -> Answer:
         """`context`: entries the conversation makes likely. When the question alone is too vague
         (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
@@ -197,7 +198,8 @@ class Composer:
         question that much, however well others match ("and the opposite, with no labels?").
         `about`: the first word of what a "how does X ..." question asks about. `closing`: the
         subject of a definition request closing a longer question (see `_closing`). `means`: the
-        question asks what to do; the answer quotes how the glossary says it is done."""
+        question asks what to do; the answer quotes how the glossary says it is done. `bare`: the
+        question is only this short phrase ("relu?"), read as "what is relu?" when no name is in it."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -233,6 +235,11 @@ class Composer:
 
         if subject is None and closing is not None:
             subject = self._closing(closing, words, mentions, ranked)
+        if subject is None and bare is not None and not mentions and not context:
+            # "relu?" asks what "what is relu" does: where the glossary names it, if it has no entry
+            places = self.retriever.mentioned_in(bare)
+            if places:
+                return self._mentioned(question, reading, bare, places, ranked)
         if subject is not None:
             subject = self._head(subject, words, mentions)
             subject_words = [w for w in subject.split() if w]

@@ -19,7 +19,7 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    Question, asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
+    Question, asked_about, bare_phrase, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
     continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, new_topic,
     opposite_of, points_to_listed, points_to_second, refers_back, substitute,
 )
@@ -448,6 +448,7 @@ class Bot:
             words=reading.words, subject=None if first else define_subject(query),  # "what about the opposite?" names no subject
             compare=has_compare_cue(query), context=context or set(),
             about=asked_about(query), context_first=first, closing=closing_subject(query), means=means,
+            bare=None if first or reading.rewritten else bare_phrase(query),
         )
 
 

@@ -143,6 +143,21 @@ def define_subject(text: str) -> str | None:
     return _subject(_plain(text))  # "what does X mean in machine learning?"
 
 
+# A question that is only a short phrase ("relu?", "xgboost", "l2 regularization"): what it is, is asked.
+_BARE = re.compile(r"^[^\W\d_][\w\-]*(?:\s+[\w\-]+){0,2}$")
+_NOT_BARE = frozenset("""what whats how why when where who which is are was does do did can could should would will
+    it its this that these those they them and or vs versus not no yes more examples example other another same""".split())
+
+
+def bare_phrase(text: str) -> str | None:
+    """'relu?' -> 'relu': a question of one to three words, none a question word, verb of asking,
+    pronoun or conjunction ("examples?", "and it?" lean on a conversation); else None."""
+    phrase = " ".join(text.casefold().split()).strip(" ?.!")
+    if not _BARE.match(phrase) or _NOT_BARE.intersection(phrase.split()):
+        return None
+    return phrase
+
+
 def asks_about_the(text: str) -> bool:
     """Whether a definition request's subject is "the X" ("what are the gates for?", "what are
     the two parts called?"): in a conversation, most often a part of what was being discussed."""

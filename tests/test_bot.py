@@ -922,3 +922,19 @@ def test_that_is_a_pronoun_only_where_it_stands_for_something(text, leans):
     from qa.query import has_pronoun
 
     assert has_pronoun(text) is leans
+
+
+@pytest.mark.parametrize("question, where", [("relu?", "Activation Function"), ("xgboost", "Boosting"),
+                                             ("early stopping", "Overfitting")])
+def test_a_bare_phrase_the_glossary_only_mentions_is_read_as_what_is_it(bot, question, where):
+    # as "what is relu?" is: no entry of its own, quoted where the glossary names it
+    answer = bot.ask(question)
+    assert answer.answered and answer.no_entry == question.rstrip("?") and terms(answer)[0] == where
+
+
+def test_a_bare_follow_up_word_is_no_phrase_to_look_up():
+    from qa.query import bare_phrase
+
+    assert bare_phrase("relu?") == "relu" and bare_phrase("L2  regularization") == "l2 regularization"
+    for leaning in ("examples?", "and it?", "why?", "what is relu", "one two three four"):
+        assert bare_phrase(leaning) is None, leaning
