@@ -114,8 +114,10 @@ class NameTable:
         self.initialisms: set[str] = set()  # names made here, not written in the glossary
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
-                self.exact[initials] = next(iter(owners))
-                self.initialisms.add(initials)
+                for made in (initials, initials + "s"):  # "nn", "nns"
+                    if made not in self.exact and made not in STOPWORDS:
+                        self.exact[made] = next(iter(owners))
+                        self.initialisms.add(made)
         # Typos keep the first two letters (or the first and third) and change the length by at most
         # two (long names: by a third, keeping their first three letters): a name is compared only
         # with names in those small buckets, so the cost stays flat as the glossary grows.
@@ -191,15 +193,15 @@ class NameTable:
                             continue
                     elif strange[end] == strange[start] or stops[end] != stops[start]:
                         continue
-                    elif n > 1 and any(len(w) == 1 and w not in self.letter_heads for w in (words[start], words[end - 1])):
+                    elif n > 1 and any(map(self._lone_letter, (words[start], words[end - 1]))):
                         continue  # a lone letter no name opens with is no part of a typo: "what r cnns" is no "rnns"
                     if found and any(covered[start:end]):
                         continue
                     gram = " ".join(words[start:end])
                     if exact_pass:
                         position = self.exact.get(gram)
-                        if position is None and n > 1:
-                            position = self.exact.get(_squash(gram))
+                        if position is None and n > 1 and not self._lone_letter(words[start]):
+                            position = self.exact.get(_squash(gram))  # "k means", "auto encoder"; not "r nns"
                         score = 1.0
                     else:
                         position, score, name = self._fuzzy(_squash(gram))
@@ -218,6 +220,10 @@ class NameTable:
                     found.append(Mention(position, before, before + 1, 1.0, gram))
                     covered[before] = True
         return sorted(found, key=lambda m: m.start)
+
+    def _lone_letter(self, word: str) -> bool:
+        """A one-letter word no name opens with ("r" in "what r cnns"): no part of a name."""
+        return len(word) == 1 and word not in self.letter_heads
 
     @staticmethod
     def respelled(words: list[str], mentions: list[Mention], whole_words: frozenset[str]) -> str | None:

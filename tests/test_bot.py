@@ -80,6 +80,7 @@ def test_typos_and_acronyms(bot):
     assert terms(bot.ask("reinforcment lerning definiton"))[0] == "Reinforcement Learning"
     assert terms(bot.ask("hierarchal clustring in simple terms")) == ["Hierarchical Clustering"]
     assert terms(bot.ask("what r cnns"))[0] == "Convolutional Neural Network (CNN)"  # texting "r" is no part of a typo
+    assert terms(bot.ask("what r NNs"))[0] == "Neural Networks"  # ... nor of a name written squashed ("rnns")
     assert terms(bot.ask("what is pca"))[0] == "Principal Component Analysis (PCA)"
     assert terms(bot.ask("tsne?"))[0] == "t-Distributed Stochastic Neighbor Embedding (t-SNE)"
     # short names: letters swapped, one slip up to five letters, two beyond
