@@ -190,7 +190,9 @@ def _subject(text: str) -> str | None:
     match = _definition(text)
     if not match:
         return None
-    subject = re.split(r",|;| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
+    # the subject ends at a comma, a semicolon, another question ("whats HPO? my supervisor said
+    # to do HPO") or a sentence's end
+    subject = re.split(r",|;|\?|(?<=\w\w)[.!](?=\s)| and (?:how|why|what|when|where)\b", match.group("subject"))[0]
     meant = _MEANT.sub("", subject)  # "what is meant by the term X", "what is the meaning of X"
     if meant == subject and match.groupdict().get("the"):
         meant = _THE_TERM.sub("", subject)  # "what does the term X mean"

@@ -939,3 +939,17 @@ def test_a_bare_follow_up_word_is_no_phrase_to_look_up():
     assert bare_phrase("relu?") == "relu" and bare_phrase("L2  regularization") == "l2 regularization"
     for leaning in ("examples?", "and it?", "why?", "what is relu", "one two three four"):
         assert bare_phrase(leaning) is None, leaning
+
+
+@pytest.mark.parametrize("question, term", [
+    ("whats HPO? we have to do it before the deadline", "Hyperparameter Tuning"),
+    ("what is bn? the paper i read uses it everywhere", "Batch Normalization"),
+    ("whats a GAN? asking for my thesis", "Generative Adversarial Network (GAN)"),
+    ("what's a graph neural network? people keep using them for polymers", None),  # no entry: refused
+])
+def test_a_definition_request_ends_at_its_question_mark(bot, question, term):
+    # what follows the first question is context, not part of what is asked about
+    answer = bot.ask(question)
+    assert answer.answered is (term is not None), answer.answer[:150]
+    if term:
+        assert terms(answer)[0] == term
