@@ -216,14 +216,19 @@ class Composer:
             """An exact or near-exact name needs no further evidence; a looser typo needs meaning too."""
             return mention.score >= policy.sure_name or by_entry[mention.entry].dense >= policy.min_dense_named
 
-        # what the question asks beside a name: no qualifier ("in plain english"), no slip of a
-        # filler word the glossary does not use ("definiton")
-        wanted = {w for w in content_words(tokens(unqualified(" ".join(words))))
-                  if w in self.retriever.names.vocabulary or not is_filler_slip(w)} if len(named) == 1 else set()
-        if wanted and all(any(m.start <= i < m.end for m in mentions) for i, w in enumerate(words) if w in wanted):
-            # The question is just a name ("dropuot", "lstm?", "k-means clustering"): define it.
-            if sure(mentions[0]):
-                return self.define(question, reading, by_entry[named[0]])
+        # what the question asks beside a name: no qualifier ("in plain english", "in deep
+        # learning": a name there says where it is asked), no slip of a filler word the glossary
+        # does not use ("definiton")
+        core = tokens(unqualified(" ".join(words)))
+        start = 0 if words[: len(core)] == core else len(words) - len(core)
+        own = [m for m in mentions if start <= m.start and m.end <= start + len(core)]
+        wanted = {w for w in content_words(core)
+                  if w in self.retriever.names.vocabulary or not is_filler_slip(w)} if len({m.entry for m in own}) == 1 else set()
+        if wanted and all(any(m.start <= i < m.end for m in own) for i, w in enumerate(words) if w in wanted):
+            # The question is just a name ("dropuot", "lstm?", "k-means clustering", "AE in deep
+            # learning?"): define it.
+            if sure(own[0]):
+                return self.define(question, reading, by_entry[own[0].entry])
 
         other = self._other_compound((subject, asked_about_phrase(question), question), words, mentions, context, ranked)
         if other is not None:

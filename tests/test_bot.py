@@ -953,3 +953,11 @@ def test_a_definition_request_ends_at_its_question_mark(bot, question, term):
     assert answer.answered is (term is not None), answer.answer[:150]
     if term:
         assert terms(answer)[0] == term
+
+
+@pytest.mark.parametrize("question, term", [("AE in deep learning?", "Autoencoder"), ("bn in neural networks", "Batch Normalization"),
+                                            ("deep learning in ml", "Deep Learning")])
+def test_a_name_with_a_field_after_it_is_just_that_name(bot, question, term):
+    # "in deep learning" says where the name is asked about; its own name is no second subject
+    answer = bot.ask(question)
+    assert answer.answered and terms(answer) == [term], answer.answer[:150]
