@@ -235,10 +235,11 @@ class Bot:
         chat = [GO_AHEAD if alone else small_talk(c.text) if ok else None for c, ok, alone in zip(cleaned, usable, only_opening)]
         usable = [ok and said is None for ok, said in zip(usable, chat)]
         # one batch for the questions as they stand and the conversations' turns (see `_topic`)
-        self._warm([self._read(t, None).encoded for t in [c.text for c, ok in zip(cleaned, usable) if ok]
-                    + [t for e in earlier for t in e if has_words(t)]])
+        alone = {t: self._read(t, None) for t in [c.text for c, ok in zip(cleaned, usable) if ok]}
+        self._warm([r.encoded for r in alone.values()] + [self._read(t, None).encoded for e in earlier for t in e if has_words(t)])
         topics = [self._topic(e, c.text) if ok else None for e, c, ok in zip(earlier, cleaned, usable)]
-        readings = [self._read(c.text, t) if ok else None for c, t, ok in zip(cleaned, topics, usable)]
+        readings = [(alone[c.text] if t is None else self._read(c.text, t)) if ok else None
+                    for c, t, ok in zip(cleaned, topics, usable)]
         vectors = self._warm([r.encoded for r in readings if r is not None])
         responses = [self._answer(r, vectors[r.encoded], t) if r is not None else None for r, t in zip(readings, topics)]
         answers = []
