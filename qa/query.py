@@ -280,8 +280,10 @@ def asked_about_phrase(text: str) -> str | None:
     return text[match.start("letter") if match.group("letter") else match.start("word") :]
 
 
-# "why not just use one train/test split instead of that?" asks why the topic is needed, not for another entry
-_CHALLENGE = re.compile(r"^why (?:not|do|would|should|can'?t|don'?t|wouldn'?t|shouldn'?t)\b.*\binstead of (?:that|it|this|those|these|them)\b")
+# "why not just use one train/test split instead of that?" asks why the topic is needed, not for
+# another entry; so does "why would i use it instead of a single split?", the topic put first
+_CHALLENGE = re.compile(r"^why (?:not|do|would|should|can'?t|don'?t|wouldn'?t|shouldn'?t)\b.*\binstead of (?:that|it|this|those|these|them)\b"
+                        r"|^(?:why|when|how come)\b.*\b(?:it|that|this|them|these|those)\s+instead of\b")
 
 
 def asks_for_sibling(text: str) -> bool:

@@ -961,3 +961,21 @@ def test_a_name_with_a_field_after_it_is_just_that_name(bot, question, term):
     # "in deep learning" says where the name is asked about; its own name is no second subject
     answer = bot.ask(question)
     assert answer.answered and terms(answer) == [term], answer.answer[:150]
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is transfer learning?"], "why would i do that instead of training my own net from scratch?", "Transfer Learning"),
+    (["what is cross validation"], "why would i use it instead of a single train/test split", "Cross-Validation"),
+])
+def test_the_topic_put_before_instead_of_is_what_is_asked_about(bot, history, question, first):
+    # "why X instead of Y" with X the topic asks why the topic, not for another entry
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, answer.answer[:150]
+
+
+def test_instead_of_the_topic_still_asks_for_another_entry():
+    from qa.query import asks_for_sibling
+
+    for text in ("what can i use instead of it?", "why is that one used instead of it", "when do people use something else instead"):
+        assert asks_for_sibling(text), text
+    assert not asks_for_sibling("why use it instead of a single split")
