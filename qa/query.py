@@ -68,7 +68,9 @@ _TASK = re.compile(
 )
 _SIBLING = re.compile(
     r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
-    r"|which one of (?:those|these|them)|which of (?:those|these|them))\b"
+    r"|which one of (?:those|these|them)|which of (?:those|these|them)|is there (?:one|something|a method|an? algorithm) (?:that|which|where)"
+    # "the density based one", "the nonlinear one": named by what sets it apart (not "the first one")
+    r"|the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one)\b"
 )
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
 # the verb (past a determiner or a single letter, "k nearest neighbors"); also "what does X ...",

@@ -979,3 +979,20 @@ def test_instead_of_the_topic_still_asks_for_another_entry():
     for text in ("what can i use instead of it?", "why is that one used instead of it", "when do people use something else instead"):
         assert asks_for_sibling(text), text
     assert not asks_for_sibling("why use it instead of a single split")
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is k-means"], "what about the tree based one", "Hierarchical Clustering"),
+    (["what is a gan"], "how about the encoder one that rebuilds its input", "Autoencoder"),
+    (["what is supervised learning"], "is there a method that works without labels", "Unsupervised Learning"),
+])
+def test_the_one_named_by_what_sets_it_apart_is_another_entry(bot, history, question, first):
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, answer.answer[:150]
+
+
+def test_an_ordinal_one_is_no_other_entry():
+    from qa.query import asks_for_sibling
+
+    for text in ("tell me more about the first one", "the second one?", "is the latter one better", "the same one?"):
+        assert not asks_for_sibling(text), text
