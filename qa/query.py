@@ -62,8 +62,10 @@ _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better
 # instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
 # worked on, not the answer.
 _TASK = re.compile(
-    r"\b(?:how (?:do|can|should|could|would) (?:i|we)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
+    r"\b(?:how (?:do|can|should|could|would) (?:i|we|you|one|people)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
     r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)|what (?:do|should|can|could) (?:i|we) do"
+    r"|what (?:do|should|can|could) (?:i|we|you|people) use"
+    r"|(?:the|what) (?:thing|one) that (?:controls|sets|determines|decides|scales)"
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _SIBLING = re.compile(

@@ -996,3 +996,21 @@ def test_an_ordinal_one_is_no_other_entry():
 
     for text in ("tell me more about the first one", "the second one?", "is the latter one better", "the same one?"):
         assert not asks_for_sibling(text), text
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is a hyperparameter"], "how do you choose good values for them", "Hyperparameter Tuning"),
+    (["what is a hyperparameter"], "and how can one set them well", "Hyperparameter Tuning"),
+    (["what is a loss function"], "what do people use to drive it down", "Gradient Descent"),
+    (["what is a loss function"], "how do you make it smaller", "Gradient Descent"),
+])
+def test_a_follow_up_asking_what_to_do_with_the_topic_wants_the_means(bot, history, question, first):
+    # "how would you ...", "what do people use ...", "the thing that sets ...": the topic is what
+    # is worked on; the answer is the entry the glossary relates to it
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, answer.answer[:150]
+
+
+def test_a_name_before_that_decides_is_the_answer_not_its_object(bot):
+    answer = bot.ask("the step size knob that decides how big each weight update is")
+    assert terms(answer)[0] == "Learning Rate"
