@@ -71,6 +71,7 @@ _TASK = re.compile(
 _SIBLING = re.compile(
     r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
     r"|which one of (?:those|these|them)|which of (?:those|these|them)|is there (?:one|something|a method|an? algorithm) (?:that|which|where)"
+    r"|another (?:kind|type|sort|method|algorithm|network|model|technique)"
     # "the density based one", "the nonlinear one": named by what sets it apart (not "the first one")
     r"|the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one)\b"
 )
@@ -93,7 +94,8 @@ _THAT = (r"(?:(?:(?<=\bdoes )|(?<=\bis )|(?<=\bwas )|(?<=\bdid )|(?<=\bmakes )|(
          r"|that(?=\s+(?:type|kind|sort)\b)|that(?=\W*$))")
 _ONES = r"(?:(?<=\bwhich )|(?<=\bcommon )|(?<=\bother )|(?<=\bsome )|(?<=\bfew )|(?<=\bmain )|(?<=\bpopular )|(?<=\busual )|(?<=\bbest ))ones|ones(?=\W*$)"
 _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|those|that one|the (?:first|1st|second|2nd) one"
-                       r"|that technique|that method|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT + r")\b")
+                       r"|that technique|that method|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT
+                       + r"|the (?:name|acronym|abbreviation)(?= (?:stands? for|means?|comes? from)\b))\b")  # "what does the name stand for"
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
 _CONTINUES = re.compile(r"^(?:(?:ok|okay|right|alright|hmm)[\s,]+)?(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")

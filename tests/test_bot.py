@@ -1014,3 +1014,14 @@ def test_a_follow_up_asking_what_to_do_with_the_topic_wants_the_means(bot, histo
 def test_a_name_before_that_decides_is_the_answer_not_its_object(bot):
     answer = bot.ask("the step size knob that decides how big each weight update is")
     assert terms(answer)[0] == "Learning Rate"
+
+
+@pytest.mark.parametrize("history, question, first", [
+    (["what is boosting"], "what does the name stand for", "Boosting"),
+    (["what is an lstm"], "where does the acronym come from", "Long Short-Term Memory (LSTM)"),
+    (["what is a gan"], "is there another kind of network that squeezes its input and rebuilds it", "Autoencoder"),
+])
+def test_the_topics_name_and_another_kind_in_a_follow_up(bot, history, question, first):
+    # "the name" standing for the topic's name; "another kind of ..." asking for another entry
+    answer = bot.ask(question, history)
+    assert answer.answered and terms(answer)[0] == first, answer.answer[:150]
