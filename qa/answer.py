@@ -73,6 +73,7 @@ class Policy:
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
     min_dense_nearest: float = 0.15  # a refusal offers nearest terms only from this cosine up
+    min_dense_next: float = 0.36  # an answer names the next entries ("Related:") only from this cosine up (as min_dense)
     min_domain: float = 0.14  # a question farther than this (cosine) from the glossary's centre is about something else ...
     min_domain_named: float = 0.165  # ... or than this, when a name in it is what makes it look answerable
     remote_asked: float = 0.60  # ... unless an example question of its best entry is this close
@@ -189,7 +190,6 @@ class Composer:
         context_first: bool = False,
         closing: str | None = None,
         means: bool = False,
-        bare: str | None = None,
     ) -> Answer:
         """`context`: entries the conversation makes likely. When the question alone is too vague
         (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
@@ -198,8 +198,7 @@ class Composer:
         question that much, however well others match ("and the opposite, with no labels?").
         `about`: the first word of what a "how does X ..." question asks about. `closing`: the
         subject of a definition request closing a longer question (see `_closing`). `means`: the
-        question asks what to do; the answer quotes how the glossary says it is done. `bare`: the
-        question is only this short phrase ("relu?"), read as "what is relu?" when no name is in it."""
+        question asks what to do; the answer quotes how the glossary says it is done."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -209,7 +208,8 @@ class Composer:
 
         if compare and len(named) >= 2:
             items = [by_entry[e] for e in named[:2]]
-            if all(item.dense >= policy.min_dense_named for item in items):
+            # each named surely ("t-sen vs pca": a slip the model reads as other words), or bearing on the question
+            if all(item.name >= policy.sure_name or item.dense >= policy.min_dense_named for item in items):
                 return self._compare(question, reading, items)
 
         def sure(mention: Mention) -> bool:
@@ -220,7 +220,7 @@ class Composer:
         # learning": a name there says where it is asked), no slip of a filler word the glossary
         # does not use ("definiton")
         core = tokens(unqualified(" ".join(words)))
-        start = 0 if words[: len(core)] == core else len(words) - len(core)
+        start = _offset(words, core) or 0  # a qualifier may open and another close the question
         own = [m for m in mentions if start <= m.start and m.end <= start + len(core)]
         wanted = {w for w in content_words(core)
                   if w in self.retriever.names.vocabulary or not is_filler_slip(w)} if len({m.entry for m in own}) == 1 else set()
@@ -240,11 +240,6 @@ class Composer:
 
         if subject is None and closing is not None:
             subject = self._closing(closing, words, mentions, ranked)
-        if subject is None and bare is not None and not mentions and not context:
-            # "relu?" asks what "what is relu" does: where the glossary names it, if it has no entry
-            places = self.retriever.mentioned_in(bare)
-            if places:
-                return self._mentioned(question, reading, bare, places, ranked)
         if subject is not None:
             subject = self._head(subject, words, mentions)
             subject_words = [w for w in subject.split() if w]
@@ -461,8 +456,9 @@ class Composer:
         # The next entries that bear on the question at all, named after the quotes while fewer
         # than `max_citations` are cited: where the first answer is not the one the student
         # meant, the one meant is a click away.
+        cited = {item.entry for item in items}
         related = [self.retriever.entries[item.entry].term for item in ranked
-                   if item not in items and item.dense >= self.policy.min_dense_nearest][: self.policy.max_citations - len(items)]
+                   if item.entry not in cited and item.dense >= self.policy.min_dense_next][: self.policy.max_citations - len(items)]
         quotes = [self.best_sentences(item, vector, means=means and n == 0) for n, item in enumerate(items)]
         lines = [self._header(reading)]
         if unsure:
@@ -479,7 +475,8 @@ class Composer:
             answer=text,
             citations=[self.citation(item, qs) for item, qs in zip(items, quotes)],
             reading=reading,
-            suggestions=[e.term for e in entries[:2]] if unsure else related,
+            suggestions=[e.term for e in entries[:2]] + related if unsure else related,  # the buttons: what the text offers
+            related=related,
         )
 
     def define(self, question, reading, item) -> Answer:
@@ -511,6 +508,12 @@ class Composer:
             citations=[self.citation(item, [e.definition], by_name=True) for item, e in zip(items, entries)],
             reading=reading,
         )
+
+    def where_mentioned(self, question, reading, phrase: str, ranked) -> Answer | None:
+        """'what is relu?' for a phrase that has no entry: where the glossary names it; None
+        where it names it nowhere (or in more than `max_citations` entries)."""
+        places = self.retriever.mentioned_in(phrase)
+        return self._mentioned(question, reading, phrase, places, ranked) if places else None
 
     def _mentioned(self, question, reading, subject, places, ranked, answered: bool = True) -> Answer:
         """'what is XGBoost?': no entry of its own, but named inside an entry's definition. With

@@ -304,7 +304,7 @@ class Bot:
     def _read(self, text: str, topic: int | None) -> "Reading":
         """How to read a question (`_reading`), with misspelt names spelled right for the model."""
         reading = self._reading(text, topic)
-        reading.spelled = self.retriever.names.respelled(reading.words, reading.mentions, self.embedder.whole_words)
+        reading.spelled = self.retriever.names.respelled(reading.query, reading.mentions, self.embedder.whole_words)
         return reading
 
     def _reading(self, text: str, topic: int | None) -> "Reading":
@@ -432,7 +432,7 @@ class Bot:
 
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
-        means = asks_for_means(query)
+        means = asks_for_means(query, of_topic=reading.rewritten is not None)
         ranked = self.retriever.rank(reading.spelled or query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query),
                                      alternative=asks_for_sibling(query))
         if means and ranked and reading.setting is not None and ranked[0].entry == reading.setting:
@@ -444,13 +444,16 @@ class Bot:
             if named is not None:
                 ranked[0].score, named.score = named.score, ranked[0].score
                 ranked.sort(key=lambda item: item.score, reverse=True)
-        return self.composer.compose(
+        answer = self.composer.compose(
             question=reading.text, reading=reading.rewritten, vector=vector, ranked=ranked, mentions=reading.mentions,
             words=reading.words, subject=None if first else define_subject(query),  # "what about the opposite?" names no subject
             compare=has_compare_cue(query), context=context or set(),
             about=asked_about(query), context_first=first, closing=closing_subject(query), means=means,
-            bare=None if first or reading.rewritten else bare_phrase(query),
         )
+        bare = None if answer.answered or context or reading.rewritten or reading.mentions else bare_phrase(query)
+        if bare is not None:  # "relu?", refused, asks what "what is relu?" does: where the glossary names it
+            answer = self.composer.where_mentioned(reading.text, reading.rewritten, bare, ranked) or answer
+        return answer
 
 
 @dataclass

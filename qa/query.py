@@ -62,18 +62,17 @@ _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better
 # instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
 # worked on, not the answer.
 _TASK = re.compile(
-    r"\b(?:how (?:do|can|should|could|would) (?:i|we|you|one|people)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
+    r"\b(?:how (?:do|can|should|could|would) (?:i|we)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
     r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)|what (?:do|should|can|could) (?:i|we) do"
-    r"|what (?:do|should|can|could) (?:i|we|you|people) use"
-    r"|(?:the|what) (?:thing|one) that (?:controls|sets|determines|decides|scales)"
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
 _SIBLING = re.compile(
     r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
-    r"|which one of (?:those|these|them)|which of (?:those|these|them)|is there (?:one|something|a method|an? algorithm) (?:that|which|where)"
+    r"|which one of (?:those|these|them)|which of (?:those|these|them)|is there (?:one|a method|an? algorithm) (?:that|which|where)"
     r"|another (?:kind|type|sort|method|algorithm|network|model|technique)"
     # "the density based one", "the nonlinear one": named by what sets it apart (not "the first one")
-    r"|the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one)\b"
+    r"|the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only|above|previous|current|mentioned"
+    r"|original|earlier|other|whole|this|that)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one)\b"
 )
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
 # the verb (past a determiner or a single letter, "k nearest neighbors"); also "what does X ...",
@@ -97,6 +96,7 @@ _PRONOUNS = re.compile(r"(?i)\b(?:it|its|it's|they|them|their|theirs|this|these|
                        r"|that technique|that method|that algorithm|that model|the former|the latter|" + _ONES + "|" + _THAT
                        + r"|the (?:name|acronym|abbreviation)(?= (?:stands? for|means?|comes? from)\b))\b")  # "what does the name stand for"
 _PERSONAL = re.compile(r"\b(?:it|its|it's|they|them|their|theirs)\b")  # never a determiner, unlike "this"
+_PERSONAL_OR_THIS = re.compile(r"\b(?:it|its|it's|they|them|this one|this)\b")
 _CONTINUES = re.compile(r"^(?:(?:ok|okay|right|alright|hmm)[\s,]+)?(?:and|also|so|but|then|plus|what about|how about)\b")
 _ELLIPSIS = re.compile(r"^(?:and|also|but|so|what about|how about|why|how come|example|examples|any examples|more)\b")
 
@@ -297,7 +297,10 @@ def asks_for_sibling(text: str) -> bool:
     models are trained one after another?", "the opposite, with no labels?", "what can i use
     instead of it?"); not "why not just use one train/test split instead of that?"."""
     text = text.casefold()
-    return bool(_SIBLING.search(text)) and not _CHALLENGE.search(text)
+    if not _SIBLING.search(text) or _CHALLENGE.search(text):
+        return False
+    # "how is this one different from the linear one?" compares the topic with another
+    return not (_COMPARE.search(text) and _PERSONAL_OR_THIS.search(_SIBLING.sub(" ", text)))
 
 
 _OPPOSITE = re.compile(r"\b(?:opposite|contrary|reverse)\b")
@@ -319,8 +322,18 @@ def opposite_of(text: str) -> str | None:
     return match.string[match.end():] if match else None
 
 
-def asks_for_means(text: str) -> bool:
-    return bool(_TASK.search(text.casefold()))
+# Asked of a topic a follow-up points back to ("how do you find good values for them", "what do you
+# use to minimise it", "the thing that controls how big its steps are"), the same asks for a means;
+# asked of a thing named ("what do people use pca for", "how do you read a dendrogram"), it need not.
+_TASK_OF_TOPIC = re.compile(
+    r"\b(?:how (?:do|can|should|could|would) (?:you|one|people)|what (?:do|should|can|could) (?:i|we|you|people) use"
+    r"|(?:the|what) (?:thing|one) that (?:controls|sets|determines|decides|scales))\b"
+)
+
+
+def asks_for_means(text: str, of_topic: bool = False) -> bool:
+    text = text.casefold()
+    return bool(_TASK.search(text) or of_topic and _TASK_OF_TOPIC.search(text))
 
 
 def has_pronoun(text: str) -> bool:

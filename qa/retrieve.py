@@ -66,6 +66,14 @@ def bm25_words(text: str) -> list[str]:
     return [w for w in _BM25_SPLIT(text.lower()) if w not in _BM25_STOPWORDS]
 
 
+_ENDINGS = ("ing", "ed", "es", "s", "ly")
+
+
+def _whole(word: str, whole_words: frozenset[str]) -> bool:
+    """Whether the model reads a word, or the word without an inflection, as one piece."""
+    return word in whole_words or any(word.endswith(e) and word[: -len(e)] in whole_words for e in _ENDINGS)
+
+
 def _squash(text: str) -> str:
     return text.replace(" ", "")
 
@@ -89,7 +97,7 @@ class NameTable:
 
     def __init__(self, entries: list[Entry]):
         self.exact: dict[str, int] = {}
-        self.spelled: dict[str, str] = {}  # squashed name -> the name written with its spaces
+        self.written: dict[str, str] = {}  # squashed name -> the name as the glossary writes it
         buckets: dict[tuple[str, int], dict[str, int]] = {}
         # Initialisms of multi-word names ("nn", "gd", "cv") name an entry when no other name,
         # and no other entry's initialism, is spelled the same.
@@ -100,11 +108,11 @@ class NameTable:
                 if len(words) >= 2:
                     initialisms.setdefault("".join(w[0] for w in words), set()).add(position)
         for position, entry in enumerate(entries):
-            for name in self.variants(entry):
+            for name, written in self.variants(entry).items():
                 self.exact.setdefault(name, position)
                 squashed = _squash(name)
                 self.exact.setdefault(squashed, position)
-                self.spelled.setdefault(squashed, name)
+                self.written.setdefault(squashed, written)
                 if len(squashed) >= 4:
                     buckets.setdefault((squashed[:2], len(squashed)), {}).setdefault(squashed, position)
                 if len(squashed) >= 6:  # the second letter dropped: "herarchical clustring"
@@ -114,10 +122,8 @@ class NameTable:
         self.initialisms: set[str] = set()  # names made here, not written in the glossary
         for initials, owners in initialisms.items():
             if len(owners) == 1 and initials not in self.exact and initials not in STOPWORDS:
-                for made in (initials, initials + "s"):  # "nn", "nns"
-                    if made not in self.exact and made not in STOPWORDS:
-                        self.exact[made] = next(iter(owners))
-                        self.initialisms.add(made)
+                self.exact[initials] = next(iter(owners))
+                self.initialisms.add(initials)
         # Typos keep the first two letters (or the first and third) and change the length by at most
         # two (long names: by a third, keeping their first three letters): a name is compared only
         # with names in those small buckets, so the cost stays flat as the glossary grows.
@@ -155,21 +161,23 @@ class NameTable:
         return frozenset(w for w in capital - lower if len(w) >= 2 and any(c.isalpha() for c in w))
 
     @staticmethod
-    def variants(entry: Entry) -> set[str]:
-        names = set()
+    def variants(entry: Entry) -> dict[str, str]:
+        """Every normalized name of an entry -> that name as the glossary writes it: the term and
+        aliases whole, without their parenthesis and the parenthesis alone ("lstm" -> "LSTM"),
+        each also in the plural or singular ("k mean" -> "K-means")."""
+        names: dict[str, str] = {}
         for name in names_of(entry):
-            base = normalize_name(name)
-            names.add(base)
-            outer = normalize_name(re.sub(r"\([^)]*\)", " ", name))
-            if outer:
-                names.add(outer)
+            names.setdefault(normalize_name(name), name)
+            outer = re.sub(r"\([^)]*\)", " ", name)
+            if normalize_name(outer):
+                names.setdefault(normalize_name(outer), " ".join(outer.split()))
             for inner in re.findall(r"\(([^)]*)\)", name):
                 if normalize_name(inner):
-                    names.add(normalize_name(inner))
-        for name in list(names):
+                    names.setdefault(normalize_name(inner), inner.strip())
+        for name, written in list(names.items()):
             if len(name) > 3:
-                names.add(name[:-1] if name.endswith("s") else name + "s")
-        return {name for name in names if name and name not in STOPWORDS}
+                names.setdefault(name[:-1] if name.endswith("s") else name + "s", written)
+        return {name: written for name, written in names.items() if name and name not in STOPWORDS}
 
     def mentions(self, words: list[str], fuzzy: bool = True) -> list[Mention]:
         """Longest non-overlapping name spans in the tokenized question; at each length an exact
@@ -226,23 +234,26 @@ class NameTable:
         return len(word) == 1 and word not in self.letter_heads
 
     @staticmethod
-    def respelled(words: list[str], mentions: list[Mention], whole_words: frozenset[str]) -> str | None:
-        """The question's words with each misspelt name written as the glossary writes it ("wat is
-        deap lerning" -> "wat is deep learning"); None when no name is misspelt. The model reads a
+    def respelled(text: str, mentions: list[Mention], whole_words: frozenset[str]) -> str | None:
+        """The question with each misspelt name written as the glossary writes it ("wat is deap
+        lerning?" -> "wat is Deep Learning?"); None when no name is misspelt. The model reads a
         typo as pieces of other words, so its vector strays from the entry the student means.
-        A name is taken for misspelt only where the model reads a word of it as pieces (not in
-        `whole_words`): "baking" and "convert" are words of their own, not "bagging" or "convnet".
-        (Other words are left as typed: a word the model splits is more often rare than misspelt,
-        "compress", "denoise", and respelling those moved answers both ways on the labelled sets.)"""
-        fixes = sorted((m for m in mentions if m.score < 1.0 and m.name
-                        and any(w not in whole_words for w in words[m.start:m.end])), key=lambda m: m.start)
+        A name is taken for misspelt only where the model reads a word of it, and that word
+        without its ending, as pieces (not in `whole_words`): "baking", "convert", "booting" and
+        "tosses" are words (or forms of words) of their own, not "bagging", "convnet", "boosting"
+        or "t-SNEs". (Other words are left as typed: a word the model splits is more often rare
+        than misspelt, "compress", "denoise", and respelling those moved answers both ways.)"""
+        folded = text.casefold()
+        spans = [m.span() for m in _TOKEN.finditer(folded)]
+        fixes = sorted((m for m in mentions if m.score < 1.0 and m.name and m.end <= len(spans)
+                        and any(not _whole(folded[slice(*spans[i])], whole_words) for i in range(m.start, m.end))),
+                       key=lambda m: m.start, reverse=True)
         if not fixes:
             return None
-        out, at = [], 0
+        out = folded if len(folded) != len(text) else text  # a character casefolding lengthens: offsets are the folded text's
         for m in fixes:
-            out += [*words[at:m.start], m.name]
-            at = m.end
-        return " ".join(out + words[at:])
+            out = out[: spans[m.start][0]] + m.name + out[spans[m.end - 1][1] :]
+        return out
 
     def other_compound(self, phrase: str) -> tuple[str, set[int]] | None:
         """The letter-hyphen compound opening `phrase` when it shares its letter with a name's
@@ -313,7 +324,7 @@ class NameTable:
                     best = (found[1], bucket[1][found[2]], found[0])
         if best is None:
             return None, 0.0, ""
-        return best[1], best[0] / 100.0, self.spelled.get(best[2], best[2])
+        return best[1], best[0] / 100.0, self.written.get(best[2], best[2])
 
 
     @staticmethod

@@ -100,7 +100,8 @@ class Answer(BaseModel):
     answer: str  # markdown
     citations: list[Citation] = Field(default_factory=list)
     reading: str | None = None  # how a follow-up was read ("what problem does LSTM solve?")
-    suggestions: list[str] = Field(default_factory=list)  # terms to try next: nearest when refused, the two when unsure, else related or See also
+    suggestions: list[str] = Field(default_factory=list)  # terms to try next (the app's buttons): nearest when refused, else the unsure pair, related or See also
+    related: list[str] = Field(default_factory=list)  # the next entries an answer names after its quotes ("Related: ...")
     error: str | None = None  # set when the question itself was unusable
     no_entry: str | None = None  # what was asked about when it has no entry, only a mention in a definition ("xgboost")
 

@@ -104,8 +104,18 @@ def test_recall_ranks_the_related_terms_an_answer_offers_after_its_citations(bot
     question = "how does dropout prevent co-adaptation?"
     answer = bot.ask(question)
     cited = [c.term for c in answer.citations]
-    assert answer.answered and answer.suggestions
-    report = run_bot(bot, [Item(question=question, terms=[answer.suggestions[0]])])
-    assert report.outcomes[0].ranked == cited + answer.suggestions
+    assert answer.answered and answer.related
+    report = run_bot(bot, [Item(question=question, terms=[answer.related[0]])])
+    assert report.outcomes[0].ranked == cited + answer.related
     assert report.figures["hit@1"] == 0.0 and report.figures["recall@3"] == 1.0
+    assert report.figures["recall@3_cited"] == 0.0  # reported beside it: the citations alone miss it
     assert report.figures["mrr"] == pytest.approx(1 / (len(cited) + 1))
+
+
+def test_recall_does_not_count_a_defined_entrys_see_also(bot):
+    from qa.evaluate import Item
+
+    answer = bot.ask("what is the kernel trick")  # defined by name: its See also are buttons, not related terms
+    assert answer.suggestions and not answer.related
+    report = run_bot(bot, [Item(question="what is the kernel trick", terms=[answer.suggestions[0]])])
+    assert report.figures["recall@3"] == 0.0
