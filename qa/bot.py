@@ -463,12 +463,11 @@ class Reading:
     words: list[str]
     mentions: list
     setting: int | None = None  # the topic read into a question that names an entry of its own
+    spelled: str | None = None  # the query with misspelt names written as the glossary writes them, if any
 
     @property
     def query(self) -> str:
         return self.rewritten or self.text
-
-    spelled: str | None = None  # the query with misspelt names spelled right, if any
 
     @property
     def encoded(self) -> str:

@@ -1055,3 +1055,9 @@ def test_review_cases_keep_the_entry_asked_about(bot, history, question, first):
     # use X for" and "how do you read X" ask about X; qualifiers may open and close a question
     answer = bot.ask(question, history)
     assert answer.answered and terms(answer)[0] == first, answer.answer[:150]
+
+
+def test_a_comparison_of_a_slip_and_a_name_compares_them(bot):
+    # "t-sen" is a slip of t-SNE the model reads as other words: the name, not the vector, says it is there
+    answer = bot.ask("t-sen vs pca")
+    assert set(terms(answer)) == {"t-Distributed Stochastic Neighbor Embedding (t-SNE)", "Principal Component Analysis (PCA)"}
