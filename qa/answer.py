@@ -509,11 +509,15 @@ class Composer:
             reading=reading,
         )
 
-    def where_mentioned(self, question, reading, phrase: str, ranked) -> Answer | None:
+    def where_mentioned(self, question, reading, phrase: str, ranked, unless: Answer | None = None) -> Answer | None:
         """'what is relu?' for a phrase that has no entry: where the glossary names it; None
-        where it names it nowhere (or in more than `max_citations` entries)."""
+        where it names it nowhere (or in more than `max_citations` entries), or where `unless`, an
+        answer already made, answers with another entry than those."""
         places = self.retriever.mentioned_in(phrase)
-        return self._mentioned(question, reading, phrase, places, ranked) if places else None
+        if not places or unless is not None and unless.answered and unless.citations[0].term not in {
+                self.retriever.entries[e].term for e, _ in places}:
+            return None
+        return self._mentioned(question, reading, phrase, places, ranked)
 
     def _mentioned(self, question, reading, subject, places, ranked, answered: bool = True) -> Answer:
         """'what is XGBoost?': no entry of its own, but named inside an entry's definition. With
@@ -548,10 +552,10 @@ class Composer:
             text += f" The closest term is **{_escape(terms[0])}**."
         elif terms:
             text += " The closest terms are " + ", ".join(f"**{_escape(t)}**" for t in terms) + "."
+        # each scored by its cosine, the figure its offer rests on (a fused score can be 0 here)
+        citations = [self.citation(item, []).model_copy(update={"score": round(max(0.0, float(item.dense)), 4)}) for item in nearest]
         return Answer(
-            question=question, answered=False, answer=text,
-            citations=[self.citation(item, []) for item in nearest],
-            reading=reading, suggestions=terms,
+            question=question, answered=False, answer=text, citations=citations, reading=reading, suggestions=terms,
         )
 
 

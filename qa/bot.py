@@ -450,9 +450,10 @@ class Bot:
             compare=has_compare_cue(query), context=context or set(),
             about=asked_about(query), context_first=first, closing=closing_subject(query), means=means,
         )
-        bare = None if answer.answered or context or reading.rewritten or reading.mentions else bare_phrase(query)
-        if bare is not None:  # "relu?", refused, asks what "what is relu?" does: where the glossary names it
-            answer = self.composer.where_mentioned(reading.text, reading.rewritten, bare, ranked) or answer
+        bare = None if context or reading.rewritten or reading.mentions else bare_phrase(query)
+        if bare is not None:  # "relu?" asks what "what is relu?" does: where the glossary names it (unless
+            # the answer as it stands is another entry's: "labels" keeps Supervised Learning)
+            answer = self.composer.where_mentioned(reading.text, reading.rewritten, bare, ranked, unless=answer) or answer
         return answer
 
 
