@@ -73,7 +73,8 @@ class Policy:
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
     min_dense_nearest: float = 0.15  # a refusal offers nearest terms only from this cosine up
-    min_dense_next: float = 0.36  # an answer names the next entries ("Related:") only from this cosine up (as min_dense)
+    min_dense_next: float = 0.36  # an answer names the next entries ("Related:") only from this cosine up (as min_dense) ...
+    next_margin: float = 0.10  # ... and only linked to its first entry, or within this much of that one's cosine
     min_domain: float = 0.14  # a question farther than this (cosine) from the glossary's centre is about something else ...
     min_domain_named: float = 0.165  # ... or than this, when a name in it is what makes it look answerable
     remote_asked: float = 0.60  # ... unless an example question of its best entry is this close
@@ -208,8 +209,7 @@ class Composer:
 
         if compare and len(named) >= 2:
             items = [by_entry[e] for e in named[:2]]
-            # each named surely ("t-sen vs pca": a slip the model reads as other words), or bearing on the question
-            if all(item.name >= policy.sure_name or item.dense >= policy.min_dense_named for item in items):
+            if all(item.dense >= policy.min_dense_named for item in items):
                 return self._compare(question, reading, items)
 
         def sure(mention: Mention) -> bool:
@@ -457,8 +457,10 @@ class Composer:
         # than `max_citations` are cited: where the first answer is not the one the student
         # meant, the one meant is a click away.
         cited = {item.entry for item in items}
+        kin = self.retriever.linked.get(items[0].entry, set()) | self.retriever.named_by.get(items[0].entry, set())
         related = [self.retriever.entries[item.entry].term for item in ranked
-                   if item.entry not in cited and item.dense >= self.policy.min_dense_next][: self.policy.max_citations - len(items)]
+                   if item.entry not in cited and item.dense >= self.policy.min_dense_next
+                   and (item.entry in kin or item.dense >= items[0].dense - self.policy.next_margin)][: self.policy.max_citations - len(items)]
         quotes = [self.best_sentences(item, vector, means=means and n == 0) for n, item in enumerate(items)]
         lines = [self._header(reading)]
         if unsure:
@@ -514,9 +516,15 @@ class Composer:
         where it names it nowhere (or in more than `max_citations` entries), or where `unless`, an
         answer already made, answers with another entry than those."""
         places = self.retriever.mentioned_in(phrase)
-        if not places or unless is not None and unless.answered and unless.citations[0].term not in {
-                self.retriever.entries[e].term for e, _ in places}:
+        if not places:
             return None
+        if unless is not None and unless.answered:
+            first = next(i for i, e in enumerate(self.retriever.entries) if e.term == unless.citations[0].term)
+            # kept when its entry is one of those places, or uses every word of the phrase ("labels"
+            # and Supervised Learning; not "batch size" and Batch Normalization)
+            own = {_stem(w) for w in self.retriever.names.entry_words[first]}
+            if first in {e for e, _ in places} or all(_stem(w) in own for w in content_words(tokens(phrase))):
+                return None if first not in {e for e, _ in places} else self._mentioned(question, reading, phrase, places, ranked)
         return self._mentioned(question, reading, phrase, places, ranked)
 
     def _mentioned(self, question, reading, subject, places, ranked, answered: bool = True) -> Answer:
@@ -545,7 +553,7 @@ class Composer:
 
     def _refuse(self, question, reading, ranked) -> Answer:
         # Only terms that bear on the question at all: "what's the capital of France?" gets none.
-        nearest = [item for item in ranked[:3] if item.dense >= self.policy.min_dense_nearest]
+        nearest = [item for item in ranked[:3] if item.dense >= self.policy.min_dense_nearest]  # in the fused ranking's order
         terms = [self.retriever.entries[item.entry].term for item in nearest]
         text = self._header(reading) + "That is not in the glossary."
         if len(terms) == 1:

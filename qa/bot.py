@@ -432,7 +432,7 @@ class Bot:
 
     def _respond(self, reading: "Reading", vector: np.ndarray, context: set[int] | None = None, first: bool = False) -> Answer:
         query = reading.text if context else reading.query  # in context, the rewriting is only shown
-        means = asks_for_means(query, of_topic=reading.rewritten is not None)
+        means = asks_for_means(query)
         ranked = self.retriever.rank(reading.spelled or query, vector, reading.mentions, means=means, opposite=asks_for_opposite(query),
                                      alternative=asks_for_sibling(query))
         if means and ranked and reading.setting is not None and ranked[0].entry == reading.setting:

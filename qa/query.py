@@ -66,14 +66,16 @@ _TASK = re.compile(
     r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)|what (?:do|should|can|could) (?:i|we) do"
     r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
 )
+_DESCRIBED = (r"the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only|above|previous|current"
+              r"|mentioned|original|earlier|other|whole|this|that)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one")
 _SIBLING = re.compile(
     r"\b(?:instead|alternatives?|the other(?: one)?|another one|the opposite|opposite one|the one (?:where|that|with|which|for)"
     r"|which one of (?:those|these|them)|which of (?:those|these|them)|is there (?:one|a method|an? algorithm) (?:that|which|where)"
     r"|another (?:kind|type|sort|method|algorithm|network|model|technique)"
     # "the density based one", "the nonlinear one": named by what sets it apart (not "the first one")
-    r"|the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only|above|previous|current|mentioned"
-    r"|original|earlier|other|whole|this|that)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one)\b"
+    r"|" + _DESCRIBED + r")\b"
 )
+_DESCRIBED_ONE = re.compile(_DESCRIBED)
 # "how does smote work?", "why is logistic regression ...": the thing asked about comes right after
 # the verb (past a determiner or a single letter, "k nearest neighbors"); also "what does X ...",
 # and the yes/no "is X ...?", "does X ...?".
@@ -297,10 +299,13 @@ def asks_for_sibling(text: str) -> bool:
     models are trained one after another?", "the opposite, with no labels?", "what can i use
     instead of it?"); not "why not just use one train/test split instead of that?"."""
     text = text.casefold()
-    if not _SIBLING.search(text) or _CHALLENGE.search(text):
+    cues = [m.group(0) for m in _SIBLING.finditer(text)]
+    if not cues or _CHALLENGE.search(text):
         return False
-    # "how is this one different from the linear one?" compares the topic with another
-    return not (_COMPARE.search(text) and _PERSONAL_OR_THIS.search(_SIBLING.sub(" ", text)))
+    # "how is this one different from the linear one?" compares the topic with another: asked
+    # only by "the <what sets it apart> one" beside the topic's own pronoun and a comparison
+    only_described = all(_DESCRIBED_ONE.fullmatch(c) for c in cues)
+    return not (only_described and _COMPARE.search(text) and _PERSONAL_OR_THIS.search(_SIBLING.sub(" ", text)))
 
 
 _OPPOSITE = re.compile(r"\b(?:opposite|contrary|reverse)\b")
@@ -322,18 +327,19 @@ def opposite_of(text: str) -> str | None:
     return match.string[match.end():] if match else None
 
 
-# Asked of a topic a follow-up points back to ("how do you find good values for them", "what do you
-# use to minimise it", "the thing that controls how big its steps are"), the same asks for a means;
-# asked of a thing named ("what do people use pca for", "how do you read a dendrogram"), it need not.
-_TASK_OF_TOPIC = re.compile(
-    r"\b(?:how (?:do|can|should|could|would) (?:you|one|people)|what (?:do|should|can|could) (?:i|we|you|people) use"
+# The same in the second or third person ("how do you find good values for them", "what do people
+# use to minimise it", "the thing that controls how big its steps are"); not asking what a thing is
+# used for ("what do people use pca for") or how to read it ("how do you read a dendrogram").
+_TASK_OTHERS = re.compile(
+    r"\b(?:how (?:do|can|should|could|would) (?:you|one|people)(?! (?:read|interpret|understand|pronounce|say|spell)\b)"
+    r"|what (?:do|should|can|could) (?:you|people) use(?!\b.*\bfor\W*$)"
     r"|(?:the|what) (?:thing|one) that (?:controls|sets|determines|decides|scales))\b"
 )
 
 
-def asks_for_means(text: str, of_topic: bool = False) -> bool:
+def asks_for_means(text: str) -> bool:
     text = text.casefold()
-    return bool(_TASK.search(text) or of_topic and _TASK_OF_TOPIC.search(text))
+    return bool(_TASK.search(text) or _TASK_OTHERS.search(text))
 
 
 def has_pronoun(text: str) -> bool:

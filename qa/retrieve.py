@@ -233,26 +233,35 @@ class NameTable:
         """A one-letter word no name opens with ("r" in "what r cnns"): no part of a name."""
         return len(word) == 1 and word not in self.letter_heads
 
-    @staticmethod
-    def respelled(text: str, mentions: list[Mention], whole_words: frozenset[str]) -> str | None:
+    def respelled(self, text: str, mentions: list[Mention], whole_words: frozenset[str]) -> str | None:
         """The question with each misspelt name written as the glossary writes it ("wat is deap
         lerning?" -> "wat is Deep Learning?"); None when no name is misspelt. The model reads a
         typo as pieces of other words, so its vector strays from the entry the student means.
-        A name is taken for misspelt only where the model reads a word of it, and that word
-        without its ending, as pieces (not in `whole_words`): "baking", "convert", "booting" and
-        "tosses" are words (or forms of words) of their own, not "bagging", "convnet", "boosting"
-        or "t-SNEs". (Other words are left as typed: a word the model splits is more often rare
-        than misspelt, "compress", "denoise", and respelling those moved answers both ways.)"""
+        A name is taken for misspelt only where a word of it is one the glossary never uses and
+        the model reads as pieces, with or without its ending (not in `whole_words`): "baking",
+        "convert" and "tosses" are words of their own, not "bagging", "convnet" or "t-SNEs"; and
+        "convolutional" is the glossary's own word, however the model splits it. (Other words are
+        left as typed: a word the model splits is more often rare than misspelt, "compress",
+        "denoise", and respelling those moved answers both ways.)"""
+        spans = [m.span() for m in _TOKEN.finditer(text)]
         folded = text.casefold()
-        spans = [m.span() for m in _TOKEN.finditer(folded)]
+        if len(spans) != len(_TOKEN.findall(folded)):  # casefolding split or joined a word: offsets of the folded text
+            text, spans = folded, [m.span() for m in _TOKEN.finditer(folded)]
+
+        def typo(i: int) -> bool:
+            word = text[slice(*spans[i])].casefold()
+            return word not in self.vocabulary and not _whole(word, whole_words)
+
         fixes = sorted((m for m in mentions if m.score < 1.0 and m.name and m.end <= len(spans)
-                        and any(not _whole(folded[slice(*spans[i])], whole_words) for i in range(m.start, m.end))),
-                       key=lambda m: m.start, reverse=True)
+                        and any(typo(i) for i in range(m.start, m.end))), key=lambda m: m.start, reverse=True)
         if not fixes:
             return None
-        out = folded if len(folded) != len(text) else text  # a character casefolding lengthens: offsets are the folded text's
+        out = text
         for m in fixes:
-            out = out[: spans[m.start][0]] + m.name + out[spans[m.end - 1][1] :]
+            end = spans[m.end - 1][1]
+            if m.name.endswith(")") and out[end:].lstrip().startswith(")"):  # "(svm)" typed after the name: it is in the name
+                end += len(out[end:]) - len(out[end:].lstrip()) + 1
+            out = out[: spans[m.start][0]] + m.name + out[end:]
         return out
 
     def other_compound(self, phrase: str) -> tuple[str, set[int]] | None:
