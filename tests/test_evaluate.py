@@ -84,6 +84,9 @@ HELD_OUT = {  # figures when these floors were set (latest: session 21)
     "holdout31": {"hit@1": 0.966, "mrr": 0.979, "oos_refused": 0.943, "in_scope_refused": 0.014},  # blind; misses unread (session 21): the same at its first scoring
     "holdout32": {"hit@1": 0.972, "mrr": 0.986, "oos_refused": 1.0, "in_scope_refused": 0.007},  # blind; misses unread (session 21): 0.966 / 0.979 / 1.000 / 0.014 at its first scoring
     "holdout33": {"hit@1": 0.986, "mrr": 0.99, "oos_refused": 1.0, "in_scope_refused": 0.0},  # blind; misses unread (session 21): 0.972 / 0.976 / 1.000 / 0.007 at its first scoring
+    "holdout34": {"hit@1": 0.979, "mrr": 0.979, "oos_refused": 1.0, "in_scope_refused": 0.0},  # blind; written at the end of session 21, scored once on its final code
+    "holdout35": {"hit@1": 0.972, "mrr": 0.986, "oos_refused": 0.971, "in_scope_refused": 0.007},  # blind; the same
+    "holdout36": {"hit@1": 0.931, "mrr": 0.96, "oos_refused": 1.0, "in_scope_refused": 0.021},  # blind; the same
 }
 
 
