@@ -903,7 +903,7 @@ def test_an_answer_citing_fewer_than_three_names_the_next_entries_that_bear_on_i
                                       "how does dropout prevent co-adaptation?", "wat is backpropogation",
                                       "learning by trial and error with rewards and penalties"])
 def test_only_entries_bearing_on_the_question_as_an_answer_must_are_named_related(bot, question):
-    # each as close as an answer on meaning alone must be, and linked to the first entry or about as close as it
+    # each bearing on the question as a named entry must, and linked to the first entry or about as close as it
     policy, position = bot.composer.policy, {e.term: i for i, e in enumerate(bot.entries)}
     answer = bot.ask(question)
     assert answer.answered
@@ -912,7 +912,7 @@ def test_only_entries_bearing_on_the_question_as_an_answer_must_are_named_relate
     first = position[answer.citations[0].term]
     kin = bot.retriever.linked.get(first, set()) | bot.retriever.named_by.get(first, set())
     for term in answer.related:
-        assert ranked[term].dense >= policy.min_dense_next >= policy.min_dense, (question, term)
+        assert ranked[term].dense >= policy.min_dense_next >= policy.min_dense_named, (question, term)
         assert position[term] in kin or ranked[term].dense >= ranked[answer.citations[0].term].dense - policy.next_margin
 
 
