@@ -19,7 +19,7 @@ from .embed import Embedder
 from .errors import CorruptIndexError, MissingIndexError, QAError, StaleIndexError
 from .ingest import Corpus, load_corpus
 from .query import (
-    Question, asked_about, bare_phrase, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, clean, closing_subject,
+    Question, asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, bare_phrase, clean, closing_subject,
     continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, new_topic,
     opposite_of, points_to_listed, points_to_second, refers_back, substitute,
 )
