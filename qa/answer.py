@@ -453,9 +453,10 @@ class Composer:
 
     def _quote(self, question, reading, vector, items, unsure: bool, means: bool = False, ranked=()) -> Answer:
         entries = [self.retriever.entries[item.entry] for item in items]
-        # The next entries that bear on the question at all, named after the quotes while fewer
-        # than `max_citations` are cited: where the first answer is not the one the student
-        # meant, the one meant is a click away.
+        # The next entries, named after the quotes while fewer than `max_citations` are cited, that
+        # bear on the question as a named entry must and are linked to the first entry or about as
+        # close as it: where the first answer is not the one the student meant, the one meant is a
+        # click away.
         cited = {item.entry for item in items}
         kin = self.retriever.linked.get(items[0].entry, set()) | self.retriever.named_by.get(items[0].entry, set())
         related = [self.retriever.entries[item.entry].term for item in ranked
@@ -511,20 +512,19 @@ class Composer:
             reading=reading,
         )
 
-    def where_mentioned(self, question, reading, phrase: str, ranked, unless: Answer | None = None) -> Answer | None:
-        """'what is relu?' for a phrase that has no entry: where the glossary names it; None
-        where it names it nowhere (or in more than `max_citations` entries), or where `unless`, an
-        answer already made, answers with another entry than those."""
+    def where_mentioned(self, question, reading, phrase: str, ranked, answering: int | None = None) -> Answer | None:
+        """'what is relu?' for a phrase that has no entry: where the glossary names it. None where
+        it names it nowhere (or in more than `max_citations` entries), or where `answering`, the
+        entry that answers the question as it stands, is none of those places but uses every word
+        of the phrase ("labels" keeps Supervised Learning; "batch size" does not keep Batch
+        Normalization)."""
         places = self.retriever.mentioned_in(phrase)
         if not places:
             return None
-        if unless is not None and unless.answered:
-            first = next(i for i, e in enumerate(self.retriever.entries) if e.term == unless.citations[0].term)
-            # kept when its entry is one of those places, or uses every word of the phrase ("labels"
-            # and Supervised Learning; not "batch size" and Batch Normalization)
-            own = {_stem(w) for w in self.retriever.names.entry_words[first]}
-            if first in {e for e, _ in places} or all(_stem(w) in own for w in content_words(tokens(phrase))):
-                return None if first not in {e for e, _ in places} else self._mentioned(question, reading, phrase, places, ranked)
+        if answering is not None and answering not in {e for e, _ in places}:
+            own = {_stem(w) for w in self.retriever.names.entry_words[answering]}
+            if all(_stem(w) in own for w in content_words(tokens(phrase))):
+                return None
         return self._mentioned(question, reading, phrase, places, ranked)
 
     def _mentioned(self, question, reading, subject, places, ranked, answered: bool = True) -> Answer:

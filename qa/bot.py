@@ -453,7 +453,8 @@ class Bot:
         bare = None if context or reading.rewritten or reading.mentions else bare_phrase(query)
         if bare is not None:  # "relu?" asks what "what is relu?" does: where the glossary names it (unless
             # the answer as it stands is another entry's: "labels" keeps Supervised Learning)
-            answer = self.composer.where_mentioned(reading.text, reading.rewritten, bare, ranked, unless=answer) or answer
+            answering = self._position[answer.citations[0].term] if answer.answered else None
+            answer = self.composer.where_mentioned(reading.text, reading.rewritten, bare, ranked, answering) or answer
         return answer
 
 

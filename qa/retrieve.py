@@ -210,12 +210,12 @@ class NameTable:
                         position = self.exact.get(gram)
                         if position is None and n > 1 and not self._lone_letter(words[start]):
                             position = self.exact.get(_squash(gram))  # "k means", "auto encoder"; not "r nns"
-                        score = 1.0
+                        score, name = 1.0, ""
                     else:
                         position, score, name = self._fuzzy(_squash(gram))
                     if position is None:
                         continue
-                    found.append(Mention(position, start, start + n, score, gram, gram if exact_pass else name))
+                    found.append(Mention(position, start, start + n, score, gram, name))
                     covered[start : start + n] = [True] * n
         # "supervised and unsupervised learning": a word joined to a name shares the name's last
         # words, when that makes another name.
