@@ -60,11 +60,17 @@ _QUALIFIER_CLOSING = re.compile(_QUALIFIER.pattern.removesuffix(r"\b.*$") + r"\b
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better than|or)\b")  # "diff", "differnce"
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
 # instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
-# worked on, not the answer.
+# worked on, not the answer. The same in the second or third person ("how do you find good values
+# for them", "what do people use to minimise it", "the thing that controls how big its steps
+# are"); not asking what a thing is used for ("what do people use pca for") or how to read it ("how
+# do you read a dendrogram").
 _TASK = re.compile(
     r"\b(?:how (?:do|can|should|could|would) (?:i|we)|how to|(?:should|can|could) (?:i|we) use|instead|alternatives?"
     r"|what (?:fixes|helps|prevents|solves|controls|sets|determines|decides|reduces|can help)|what (?:do|should|can|could) (?:i|we) do"
-    r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?))\b"
+    r"|which (?:parameters?|settings?|methods?|techniques?|algorithms?|architectures?|models?)"
+    r"|how (?:do|can|should|could|would) (?:you|one|people)(?! (?:read|interpret|understand|pronounce|say|spell)\b)"
+    r"|what (?:do|should|can|could) (?:you|people) use(?!\b.*\bfor\W*$)"
+    r"|(?:the|what) (?:thing|one) that (?:controls|sets|determines|decides|scales))\b"
 )
 _DESCRIBED = (r"the (?!(?:first|1st|second|2nd|third|last|same|right|best|former|latter|main|only|above|previous|current"
               r"|mentioned|original|earlier|other|whole|this|that)\b)[a-z][\w-]*(?: [a-z][\w-]*)? one")
@@ -327,19 +333,8 @@ def opposite_of(text: str) -> str | None:
     return match.string[match.end():] if match else None
 
 
-# The same in the second or third person ("how do you find good values for them", "what do people
-# use to minimise it", "the thing that controls how big its steps are"); not asking what a thing is
-# used for ("what do people use pca for") or how to read it ("how do you read a dendrogram").
-_TASK_OTHERS = re.compile(
-    r"\b(?:how (?:do|can|should|could|would) (?:you|one|people)(?! (?:read|interpret|understand|pronounce|say|spell)\b)"
-    r"|what (?:do|should|can|could) (?:you|people) use(?!\b.*\bfor\W*$)"
-    r"|(?:the|what) (?:thing|one) that (?:controls|sets|determines|decides|scales))\b"
-)
-
-
 def asks_for_means(text: str) -> bool:
-    text = text.casefold()
-    return bool(_TASK.search(text) or _TASK_OTHERS.search(text))
+    return bool(_TASK.search(text.casefold()))
 
 
 def has_pronoun(text: str) -> bool:
