@@ -364,7 +364,9 @@ class Composer:
             return subject
         end = offset + len(subject_tokens)
         for m in mentions:
-            if m.start == offset and m.end + 1 < end and words[m.end] in ("in", "for", "within", "inside"):
+            if offset <= m.start and m.end + 1 < end and words[m.end] in ("in", "for", "within", "inside"):
+                if m.start > offset:  # "graph neural network for molecules": the thing is "graph neural network"
+                    return " ".join(words[offset : m.end])
                 tail = range(m.end + 1, end)
                 named = {i for other in mentions for i in range(other.start, other.end)}
                 if all(i in named or not is_content_word(words[i]) or self.retriever.names.known_word(words[i]) for i in tail):

@@ -20,7 +20,8 @@ _FILLERS = r"(?:(?:so|ok|okay|and|but|then|hey|hi|yo|um|uh|hmm|wait|ngl|lol|btw|
 _NAMED_AS = r"(?:(?:word|term|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“]))?"
 _DEFINE = re.compile(
     r"^" + _FILLERS +
-    r"(?:what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
+    r"(?:what(?:'s|s| is) (?:the (?:deal|story)|up) (?:with|w/)|"  # before "what's" alone takes "the deal" for the subject
+    r"what(?: exactly| even| actually| really)?(?:'s|s| is| are| r| was)|define|definition of|explain|describe|meaning of|tell me about|"
     r"what do you mean by|what is meant by|whats the meaning of|what is the meaning of|what about|how about)\s+"
     r"(?:an? |(?P<the>the ))?" + _NAMED_AS +
     r"(?P<subject>.+?)(?:\s+(?:mean|means|stand for|stands for))?\s*[?.!]*$"
@@ -49,7 +50,9 @@ _FIELD = (r"(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:machine\s+learning|deep\s+
           r"|neural\s+net(?:work)?s?|this\s+course)")  # "in machine learning", "for this course"
 _QUALIFIER = re.compile(
     r"\s+(?:" + _FIELD + r"|(?:in|for)\s+(?:the\s+context\s+of\s+)?(?:"
-    r"simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|general|practice"
+    r"simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|brief|general|practice"
+    # how long: "in one line", "in two sentences", "in a few words", "in 3 bullet points"
+    r"|(?:an?|one|two|three|four|five|a\s+few|few|a\s+couple(?:\s+of)?|\d+)\s+(?:short\s+)?(?:sentences?|lines?|words?|paragraphs?|(?:bullet\s+)?points?|bullets?)"
     r"|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
 )
 # The field named first says where the question is asked ("in dl what is an ae", "in machine

@@ -163,6 +163,9 @@ def test_the_conversation_topic_does_not_answer_what_the_glossary_lacks(bot, his
 def test_a_word_after_a_name_says_what_it_is_and_keeps_the_name(bot):
     assert terms(bot.ask("what does a bn layer do"))[0] == "Batch Normalization"
     assert not bot.ask("what is a graph neural network").answered  # a word before the name makes a kind the glossary lacks
+    # ... also when the question says what it is for: the thing asked about is still that kind
+    assert not bot.ask("what is a graph neural network for molecules").answered
+    assert terms(bot.ask("what is a recurrent neural network for text"))[0] == "Recurrent Neural Network (RNN)"
 
 
 @pytest.mark.parametrize("question, answered, first", [
@@ -1017,6 +1020,11 @@ def test_a_name_before_that_decides_is_the_answer_not_its_object(bot):
     ([], "how do you read a dendrogram in hierarchical clustering", "Hierarchical Clustering"),
     ([], "in ml, dropout in plain english", "Dropout"),
     ([], "in deep learning, AE in simple terms", "Autoencoder"),
+    # how long the answer should be is no part of the name; "what's the deal with X" asks what X is
+    ([], "kmeans in two sentences pls", "K-means"),
+    ([], "define dropout in one line", "Dropout"),
+    ([], "explain overfitting in a couple of sentences", "Overfitting"),
+    ([], "ok so whats the deal w/ batchnorm", "Batch Normalization"),
 ])
 def test_follow_ups_and_question_forms_read_this_session(bot, history, question, first):
     answer = bot.ask(question, history)
