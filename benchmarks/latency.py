@@ -9,8 +9,9 @@
 
 Each prints one JSON line once loaded, then reads JSON lines from stdin, each a list of questions,
 and answers each with one JSON line: {"ms": [...], "answered": n}; `encode` answers
-{"lone_cpu_ms": ..., "batched_cpu_ms": ...}, the process's CPU time per question encoded one at a
-time and in batches of 32 (as the app encodes waiting questions).
+{"lone_cpu_ms", "batched_cpu_ms", "lone_qps", "batched_qps"}: the process's CPU time per question,
+and questions a second of wall time, encoded one at a time and in batches of 32 (as the app encodes
+waiting questions, on every core).
 
 Why two processes: the app never imports torch, but in one process the two engines' thread pools
 share two cores, and whichever ran last slows the other (in process, `bot.ask` measured 5.4-5.5
@@ -71,14 +72,17 @@ def encode_side():
     embedder = Embedder().warm_up()
 
     def measure(questions: list[str]) -> dict:
-        def cpu_ms_per_question(batches: list[list[str]]) -> float:
-            before = time.process_time()
+        def per_question(batches: list[list[str]]) -> tuple[float, float]:
+            """(CPU ms a question, questions a second of wall time)"""
+            cpu, wall = time.process_time(), time.perf_counter()
             for batch in batches:
                 embedder.encode(batch)
-            return (time.process_time() - before) * 1000 / max(1, len(questions))
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            return cpu * 1000 / max(1, len(questions)), len(questions) / wall
 
-        return dict(lone_cpu_ms=cpu_ms_per_question([[q] for q in questions]),
-                    batched_cpu_ms=cpu_ms_per_question([questions[i : i + 32] for i in range(0, len(questions), 32)]))
+        lone_cpu_ms, lone_qps = per_question([[q] for q in questions])
+        batched_cpu_ms, batched_qps = per_question([questions[i : i + 32] for i in range(0, len(questions), 32)])
+        return dict(lone_cpu_ms=lone_cpu_ms, batched_cpu_ms=batched_cpu_ms, lone_qps=lone_qps, batched_qps=batched_qps)
 
     return dict(backend=embedder.backend), measure
 

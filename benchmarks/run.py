@@ -454,6 +454,11 @@ def section_http(cfg: dict, res: Results, work: Path, questions: list[str]) -> N
                     f"(one at a time {ceiling['lone_cpu_ms']:.2f} ms, batches of 32 {ceiling['batched_cpu_ms']:.2f} ms), "
                     "measured after the rounds on the same questions; no ranking, HTTP or client: the most any "
                     "server could reach against this baseline")
+            res.row("2", "ceiling, measured: the encoder alone, batches of 32", ceiling["batched_qps"], median(serial), "q/s",
+                    subject_label="encoding only", baseline_label="one at a time",
+                    note="the product's embedder encoding the measured questions 32 at a time on every core, wall clock, "
+                         "in a process of its own with nothing else to do: what 32 clients could get if ranking, HTTP "
+                         "and the clients cost nothing")
     res.sections["2_http"] = detail
 
 
