@@ -69,6 +69,9 @@ class Policy:
     cite_margin: float = 0.12  # cite runners-up this close to the best
     related_margin: float = 1.3  # ... or this close, when their definition names the best entry or a See-also links them
     min_dense_related: float = 0.25  # ... and they bear on the question this much
+    min_score_led: float = 0.12  # answer at or above this fused score (0-1 scale) ...
+    led_margin: float = 0.04  # ... leading the next entry by this much ...
+    led_asked: float = 0.45  # ... when an example question of the entry is this close (Weights.asked_floor)
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
@@ -294,6 +297,13 @@ class Composer:
         clear = ((top.dense >= policy.min_dense_clear or top.asked >= policy.asked_clear)
                  and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin))
         confident = top.dense >= policy.min_dense or clear or asked_before or (vouched and top.dense >= policy.min_dense_named)
+        # Or all the evidence together: a fused score leading the next entry's, with an example
+        # question of the entry above the floor any two questions share ("raw sales table has only
+        # dates and prices, how do i get better accuracy by creating new useful columns from it":
+        # each signal short of its own rule).
+        scale = self.retriever.scale
+        led = len(ranked) < 2 or top.score - ranked[1].score >= policy.led_margin * scale
+        confident = confident or (top.score >= policy.min_score_led * scale and top.asked >= policy.led_asked and led)
         if confident and not asked_before and reading is None and self._remote(vector, words, mentions, top):
             confident = False  # "what's the high school dropout rate in the us": about something else
         chosen = asked_before  # by an example question or the conversation: no "did you mean" then

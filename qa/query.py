@@ -60,7 +60,10 @@ _QUALIFIER = re.compile(
 _QUALIFIER_OPENING = re.compile(r"^" + _FIELD + r"\b\s*[,:;\-\u2013\u2014]*\s+(?=\S)")
 # The same qualifier closing the question, with nothing after it but "please" and punctuation
 _QUALIFIER_CLOSING = re.compile(_QUALIFIER.pattern.removesuffix(r"\b.*$") + r"\b[\s,.!?]*(?:(?:please|pls|plz)\W*)?$")
-_COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|better than|or)\b")  # "diff", "differnce"
+# "better than" compares two things, not one thing with a quantity or a baseline ("better than
+# each one alone", "better than guessing")
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|or"
+                      r"|better than(?!\s+(?:any|each|every|all|either|one|guess\w*|random\w*|chance|a coin)\b))\b")  # "diff", "differnce"
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
 # instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
 # worked on, not the answer. The same in the second or third person ("how do you find good values

@@ -1025,6 +1025,11 @@ def test_a_name_before_that_decides_is_the_answer_not_its_object(bot):
     ([], "define dropout in one line", "Dropout"),
     ([], "explain overfitting in a couple of sentences", "Overfitting"),
     ([], "ok so whats the deal w/ batchnorm", "Batch Normalization"),
+    # "better than" with no second thing named after it compares nothing
+    ([], "how do i combine the outputs of a random forest, an svm and a neural net into something better than each one alone", "Stacking"),
+    # every signal short of its own rule, but together clear: answered, not refused
+    ([], "raw sales table has only dates and prices, how do i get better accuracy by creating new useful columns from it", "Feature Engineering"),
+    ([], "model that feeds its hidden state back into itself at every time step, for time series", "Recurrent Neural Network (RNN)"),
 ])
 def test_follow_ups_and_question_forms_read_this_session(bot, history, question, first):
     answer = bot.ask(question, history)
