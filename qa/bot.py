@@ -283,20 +283,29 @@ class Bot:
         last answered turn, or its second when `text` points there ("tell me more about the
         second one" after "k-means vs hierarchical clustering?")."""
         cited: list[int] = []
+        topics: list[int] = []  # the first entry of each answered turn, a new one each time
+        compared = False  # whether the last answered turn named two entries or more
         for said in earlier:
             if not has_words(said):
                 continue
-            topic = self._pick(cited, said)
+            topic = self._pick(cited, said, topics, compared)
             reading = self._read(said, topic)
             answer = self._answer(reading, self.encode(reading.encoded), topic)
             if answer.answered and answer.citations:
                 cited = [self._position[c.term] for c in answer.citations]  # term -> entry position
-        return self._pick(cited, text)
+                compared = len({m.entry for m in reading.mentions}) >= 2
+                if not topics or topics[-1] != cited[0]:
+                    topics.append(cited[0])
+        return self._pick(cited, text, topics, compared)
 
     @staticmethod
-    def _pick(cited: list[int], text: str) -> int | None:
-        """The entry of the last answer a question is about: its second citation for "the second
-        one" or "the latter", else its first."""
+    def _pick(cited: list[int], text: str, topics: list[int], compared: bool) -> int | None:
+        """The entry of the last answer a question is about: its first citation; for "the first
+        one", "the second one", "the former" or "the latter", the first or second of the two
+        entries the last question named ("k-means vs hierarchical clustering?"), or else of the
+        last two topics ("the first one" after "what's t-sne?" then "what's pca?" is t-SNE)."""
+        if points_to_listed(text) and not compared and len(topics) >= 2:
+            return topics[-1] if points_to_second(text) else topics[-2]
         if len(cited) >= 2 and points_to_second(text):
             return cited[1]
         return cited[0] if cited else None

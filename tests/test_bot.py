@@ -1027,6 +1027,9 @@ def test_a_name_before_that_decides_is_the_answer_not_its_object(bot):
     ([], "ok so whats the deal w/ batchnorm", "Batch Normalization"),
     # "better than" with no second thing named after it compares nothing
     ([], "how do i combine the outputs of a random forest, an svm and a neural net into something better than each one alone", "Stacking"),
+    # "the first one" / "the latter" after two questions about one entry each: the earlier / the later topic
+    (["whats t-sne", "whats pca"], "the first one, is it linear or nonlinear", "t-Distributed Stochastic Neighbor Embedding (t-SNE)"),
+    (["whats t-sne", "whats pca"], "and the latter?", "Principal Component Analysis (PCA)"),
     # every signal short of its own rule, but together clear: answered, not refused
     ([], "raw sales table has only dates and prices, how do i get better accuracy by creating new useful columns from it", "Feature Engineering"),
     ([], "model that feeds its hidden state back into itself at every time step, for time series", "Recurrent Neural Network (RNN)"),
