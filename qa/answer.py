@@ -194,6 +194,7 @@ class Composer:
         context_first: bool = False,
         closing: str | None = None,
         means: bool = False,
+        alone: bool = False,
     ) -> Answer:
         """`context`: entries the conversation makes likely. When the question alone is too vague
         (or asks "what is X" for an X that is no entry), only the best of them may answer it, if it
@@ -202,7 +203,9 @@ class Composer:
         question that much, however well others match ("and the opposite, with no labels?").
         `about`: the first word of what a "how does X ..." question asks about. `closing`: the
         subject of a definition request closing a longer question (see `_closing`). `means`: the
-        question asks what to do; the answer quotes how the glossary says it is done."""
+        question asks what to do; the answer quotes how the glossary says it is done. `alone`: the
+        reading only moves the question's own words ("early stopping: how does it work?"), so it is
+        judged as a question asked that way, not as part of a conversation."""
         policy = self.policy
         by_entry = {item.entry: item for item in ranked}
         named: list[int] = []
@@ -304,7 +307,7 @@ class Composer:
         scale = self.retriever.scale
         led = len(ranked) < 2 or top.score - ranked[1].score >= policy.led_margin * scale
         confident = confident or (top.score >= policy.min_score_led * scale and top.asked >= policy.led_asked and led)
-        if confident and not asked_before and reading is None and self._remote(vector, words, mentions, top):
+        if confident and not asked_before and (reading is None or alone) and self._remote(vector, words, mentions, top):
             confident = False  # "what's the high school dropout rate in the us": about something else
         chosen = asked_before  # by an example question or the conversation: no "did you mean" then
         if (context_first or not confident) and context:

@@ -21,7 +21,7 @@ from .ingest import Corpus, load_corpus
 from .query import (
     Question, asked_about, asks_about_the, asks_for_means, asks_for_opposite, asks_for_sibling, asks_history, bare_phrase, clean, closing_subject,
     continues, define_subject, has_compare_cue, has_personal_pronoun, has_pronoun, is_elliptical, joins_topic, new_topic,
-    opposite_of, points_to_listed, points_to_second, refers_back, substitute,
+    opposite_of, points_to_listed, points_to_second, refers_back, substitute, topic_first,
 )
 from .retrieve import EntryEvidence, Retriever, Weights, tokens
 from .settings import Settings
@@ -325,6 +325,12 @@ class Bot:
         useful?" the "it" is no topic's."""
         words = tokens(text)
         mentions = self.retriever.names.mentions(words)
+        first = topic_first(text)
+        if first is not None and self._known_phrase(first[0]):
+            # "early stopping: how does it decide when to stop?" asks how early stopping decides
+            rewritten = substitute(first[1], first[0])
+            words = tokens(rewritten)
+            return Reading(text, rewritten, words, self.retriever.names.mentions(words), alone=True)
         bare = not content_words(words)
         if topic is not None and asks_for_sibling(text):
             return Reading(text, None, words, mentions)  # about another entry than the topic: see _answer
@@ -339,6 +345,12 @@ class Bot:
                 setting = topic if own and not compare else None
                 return Reading(text, rewritten, words, self.retriever.names.mentions(words), setting)
         return Reading(text, None, words, mentions)
+
+    def _known_phrase(self, phrase: str) -> bool:
+        """Whether a phrase is a name of an entry, whole, or words a definition uses together."""
+        words = tokens(phrase)
+        named = self.retriever.names.mentions(words)
+        return any(m.start == 0 and m.end == len(words) for m in named) or bool(self.retriever.passages(phrase, 1))
 
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
         """The answer to the question on its own; failing that, to the question as part of the
@@ -458,6 +470,7 @@ class Bot:
             words=reading.words, subject=None if first else define_subject(query),  # "what about the opposite?" names no subject
             compare=has_compare_cue(query), context=context or set(),
             about=asked_about(query), context_first=first, closing=closing_subject(query), means=means,
+            alone=reading.alone,
         )
         bare = None if context or reading.rewritten or reading.mentions else bare_phrase(query)
         if bare is not None:  # "relu?" asks what "what is relu?" does: where the glossary names it (unless
@@ -475,6 +488,7 @@ class Reading:
     mentions: list
     setting: int | None = None  # the topic read into a question that names an entry of its own
     spelled: str | None = None  # the query with misspelt names written as the glossary writes them, if any
+    alone: bool = False  # the rewriting stands on its own: words of the question moved, no conversation
 
     @property
     def query(self) -> str:

@@ -401,6 +401,23 @@ def is_elliptical(text: str, word_count: int) -> bool:
     return bool(_ELLIPSIS.match(text.casefold())) or word_count <= 2
 
 
+# "early stopping: how does it decide when to stop?": a thing named first, then asked about as "it"
+_TOPIC_FIRST = re.compile(r"^\s*(?P<thing>[^\W\d_][\w\-]*(?:\s+[\w\-]+){0,3})\s*(?::|\s[\-\u2013\u2014])\s*(?P<rest>\S.*)$")
+
+
+def topic_first(text: str) -> tuple[str, str] | None:
+    """('early stopping', 'how does it decide when to stop?') for "early stopping: how does it
+    decide when to stop?"; None unless a short phrase, no question word or pronoun in it, comes
+    first and what follows speaks of it with a pronoun."""
+    match = _TOPIC_FIRST.match(text)
+    if match is None:
+        return None
+    thing, rest = match.group("thing"), match.group("rest")
+    if _NOT_BARE.intersection(thing.casefold().split()) or not has_pronoun(rest):
+        return None
+    return thing, rest
+
+
 def substitute(text: str, term: str) -> str:
     """Replace the first pronoun with the term ('what problem does it solve?' -> 'what problem
     does Long Short-Term Memory (LSTM) solve?'); with no pronoun, say what the question is about."""

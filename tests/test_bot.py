@@ -1064,3 +1064,19 @@ def test_what_the_model_reads_of_a_misspelt_name(bot, history, question, spelled
 def test_a_bare_phrase_answer_keeps_its_entry_only_if_the_entry_uses_the_phrase(bot, question, first, no_entry):
     answer = bot.ask(question)
     assert answer.answered and terms(answer)[0] == first and answer.no_entry == no_entry
+
+
+def test_a_thing_named_first_and_then_asked_about_as_it(bot):
+    from qa.query import topic_first
+
+    assert topic_first("early stopping: how does it decide when to stop?") == ("early stopping", "how does it decide when to stop?")
+    assert topic_first("lstm - why is it better than an rnn") == ("lstm", "why is it better than an rnn")
+    assert topic_first("quick question: what is dropout") is None  # nothing after it speaks of it
+    assert topic_first("what is it: a kernel or a filter") is None  # a question first, no thing
+    # read as asked of the thing, and judged as asked that way: a thing the glossary only names
+    # in passing, asked beyond what it says, is refused like "how does early stopping decide ...?"
+    answer = bot.ask("early stopping: how does it decide when to stop exactly")
+    assert answer.reading == "how does early stopping decide when to stop exactly" and not answer.answered
+    assert terms(bot.ask("dropout: how does it work"))[0] == "Dropout"
+    # only a phrase the glossary knows whole is a thing: "k-means gives me garbage" is no name
+    assert bot.ask("k-means gives me garbage: my clusters are long curved bands. is there an algorithm that copes with that").reading is None
