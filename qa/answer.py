@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from .chunk import names_of, split_sentences
-from .query import asked_about_phrase, asks_beyond, asks_history, points_back, unqualified
+from .query import asked_about_phrase, asks_beyond, asks_for_math, asks_history, points_back, unqualified
 from .retrieve import STOPWORDS, EntryEvidence, Mention, Retriever, tokens
 from .types import Answer, Citation, Entry
 
@@ -212,6 +212,10 @@ class Composer:
         for mention in mentions:
             if mention.entry not in named:
                 named.append(mention.entry)
+
+        if asks_for_math(question) and not any("=" in self.retriever.entries[item.entry].definition for item in ranked[:3]):
+            # "softmax formula pls": the definitions say what things are, in words, with no formula
+            return self._refuse(question, reading, ranked, "The glossary explains terms in words; it gives no formulas.")
 
         if compare and len(named) >= 2:
             items = [by_entry[e] for e in named[:2]]
@@ -566,11 +570,11 @@ class Composer:
             suggestions=[] if answered else [e.term for e in entries], no_entry=subject,
         )
 
-    def _refuse(self, question, reading, ranked) -> Answer:
+    def _refuse(self, question, reading, ranked, why: str = "") -> Answer:
         # Only terms that bear on the question at all: "what's the capital of France?" gets none.
         nearest = [item for item in ranked[:3] if item.dense >= self.policy.min_dense_nearest]  # in the fused ranking's order
         terms = [self.retriever.entries[item.entry].term for item in nearest]
-        text = self._header(reading) + "That is not in the glossary."
+        text = self._header(reading) + "That is not in the glossary." + (f" {why}" if why else "")
         if len(terms) == 1:
             text += f" The closest term is **{_escape(terms[0])}**."
         elif terms:

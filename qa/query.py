@@ -234,6 +234,23 @@ def asks_beyond(text: str) -> bool:
     return bool(match and _BEYOND.search(match.group("subject")))
 
 
+# A formula asked for ("softmax formula pls", "what's the formula for mse", "write out the update
+# equations", "derive it", "the math behind it"), not one named in passing ("chemical formula
+# strings") or a name asked for ("what's the formula that scores my errors called?")
+_MATH = re.compile(
+    r"\b(?:formulas?|formulae|equations?)\s+(?:for|of|behind)\b|\b(?:formulas?|formulae|equations?)\W*(?:(?:pls|please|plz)\W*)?$"
+    r"|\bwhat(?:'s|s| is| are) the (?:\w+ )?(?:formulas?|formulae|equations?)\b|\bwrite (?:out|down) the\b|\bderiv(?:e|ation)\b"
+    r"|\bmath(?:s|ematics)? (?:behind|of)\b|\bmathematically\b"
+)
+_NAMING = re.compile(r"\b(?:called|named|name (?:for|of)|term for)\b")
+
+
+def asks_for_math(text: str) -> bool:
+    """Whether a question asks for a formula or a derivation."""
+    text = " ".join(text.casefold().split())
+    return bool(_MATH.search(text)) and not _NAMING.search(text)
+
+
 # "who invented it?", "when was dropout introduced?", "in what year ...": a person or a date
 _HISTORY = re.compile(
     r"\bwho (?:first )?(?:invented|created|came up with|developed|proposed|introduced|discovered|coined)\b"

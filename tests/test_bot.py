@@ -1080,3 +1080,28 @@ def test_a_thing_named_first_and_then_asked_about_as_it(bot):
     assert terms(bot.ask("dropout: how does it work"))[0] == "Dropout"
     # only a phrase the glossary knows whole is a thing: "k-means gives me garbage" is no name
     assert bot.ask("k-means gives me garbage: my clusters are long curved bands. is there an algorithm that copes with that").reading is None
+
+
+@pytest.mark.parametrize("question, answered", [
+    ("softmax formula pls", False),
+    ("why do gradients vanish in deep networks, whats the actual math behind it", False),
+    ("Can you write out the formula for softmax followed by cross-entropy loss and its gradient?", False),
+    # a formula named in passing, or a name asked for, is no formula asked for
+    ("raw timestamps and chemical formula strings arent helping my model at all, how should i turn them into inputs the model can actually use", True),
+    ("what's the formula that scores how far off my predictions are from the true labels called?", True),
+])
+def test_a_formula_asked_for_is_refused_the_glossary_has_none(bot, question, answered):
+    answer = bot.ask(question)
+    assert answer.answered == answered, answer.answer[:200]
+    if not answered:
+        assert "gives no formulas" in answer.answer and answer.suggestions  # the nearest terms still offered
+
+
+def test_a_staff_glossary_with_formulas_answers_a_formula_asked_for(tmp_path, real_embedder):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "metrics.md").write_text(
+        "# Metrics\n\n## F-score\nThe F-score is the harmonic mean of precision and recall: F1 = 2PR / (P + R).\n\n"
+        "## Precision\nPrecision is the share of the items a classifier labels positive that really are positive.\n",
+        encoding="utf-8")
+    bot = Bot.load(make_settings(tmp_path), embedder=real_embedder)
+    assert terms(bot.ask("f1 score formula pls"))[0] == "F-score"
