@@ -53,7 +53,8 @@ _QUALIFIER = re.compile(
     r"simple\s+(?:terms|words|english)|plain\s+(?:english|words)|layman'?s\s+terms|a\s+nutshell|short|brief|general|practice"
     # how long: "in one line", "in two sentences", "in a few words", "in 3 bullet points"
     r"|(?:an?|one|two|three|four|five|a\s+few|few|a\s+couple(?:\s+of)?|\d+)\s+(?:short\s+)?(?:sentences?|lines?|words?|paragraphs?|(?:bullet\s+)?points?|bullets?)"
-    r"|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5)\b.*$"
+    r"|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5"
+    r"|(?:simply\s+|briefly\s+|quickly\s+)?explained(?:\s+(?:simply|briefly|quickly))?)\b.*$"
 )
 # The field named first says where the question is asked ("in dl what is an ae", "in machine
 # learning, what does cv mean")

@@ -1105,3 +1105,12 @@ def test_a_staff_glossary_with_formulas_answers_a_formula_asked_for(tmp_path, re
         encoding="utf-8")
     bot = Bot.load(make_settings(tmp_path), embedder=real_embedder)
     assert terms(bot.ask("f1 score formula pls"))[0] == "F-score"
+
+
+def test_how_to_explain_is_no_part_of_the_subject():
+    from qa.query import define_subject
+
+    assert define_subject("what is pca explained briefly") == "pca"
+    assert define_subject("what is the bias variance tradeoff explained simply") == "bias variance tradeoff"
+    assert define_subject("define dropout in one line") == "dropout"
+    assert define_subject("explain kmeans in a couple of sentences") == "kmeans"
