@@ -5,7 +5,8 @@
     python -m benchmarks.latency baseline VECTORS      sentence-transformers (torch) encode + FAISS
                                                        flat search over VECTORS
     python -m benchmarks.latency encode                the product's embedder alone (for section 2's
-                                                       ceiling): the CPU a question's vector costs
+                                                       ceilings): the CPU a question's vector costs,
+                                                       and questions a second
 
 Each prints one JSON line once loaded, then reads JSON lines from stdin, each a list of questions,
 and answers each with one JSON line: {"ms": [...], "answered": n}; `encode` answers
@@ -78,7 +79,7 @@ def encode_side():
             for batch in batches:
                 embedder.encode(batch)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            return cpu * 1000 / max(1, len(questions)), len(questions) / wall
+            return cpu * 1000 / max(1, len(questions)), len(questions) / wall if wall > 0 else 0.0
 
         lone_cpu_ms, lone_qps = per_question([[q] for q in questions])
         batched_cpu_ms, batched_qps = per_question([questions[i : i + 32] for i in range(0, len(questions), 32)])

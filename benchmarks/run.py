@@ -464,8 +464,8 @@ def section_http(cfg: dict, res: Results, work: Path, questions: list[str]) -> N
 
 def encoding_ceiling(work: Path, warm: list[str], measured: list[str]) -> dict:
     """The product's embedder alone, in a process of its own (benchmarks/latency.py `encode`):
-    CPU time a question costs encoded one at a time and in batches of 32, on the questions the
-    rounds sent."""
+    CPU time a question costs, and questions a second of wall time, encoded one at a time and in
+    batches of 32, on the questions the rounds sent."""
     side = LatencySide(work, "encode")
     try:
         side.ask(warm)

@@ -71,7 +71,7 @@ class Policy:
     min_dense_related: float = 0.25  # ... and they bear on the question this much
     min_score_led: float = 0.12  # answer at or above this fused score (0-1 scale) ...
     led_margin: float = 0.04  # ... leading the next entry by this much ...
-    led_asked: float = 0.45  # ... when an example question of the entry is this close (Weights.asked_floor)
+    led_asked: float = 0.45  # ... when an example question of the entry is this close (as Weights.asked_floor)
     unsure_margin: float = 0.035  # "did you mean A or B?" below this gap, when nothing was named
     worded_count: int = 4  # a question with at least this many of its words in one definition ...
     worded_share: float = 0.75  # ... making up this share of its words, is answered like a named one
@@ -374,7 +374,9 @@ class Composer:
         """'droput in nueral nets' -> 'droput': a name followed by "in", "for", "within" or
         "inside" and words the glossary uses (or typos of them) says where the thing is asked
         about, not what it is ("regularization in quantum field theory" stays whole: "quantum"
-        and "field" are none of the glossary's)."""
+        and "field" are none of the glossary's). With words before the name, those and the name
+        are the thing, whatever follows ("graph neural network for molecules" -> "graph neural
+        network"), and the caller judges the words before it."""
         subject_tokens = tokens(subject)
         offset = _offset(words, subject_tokens)
         if offset is None:

@@ -280,8 +280,7 @@ class Bot:
 
     def _topic(self, earlier: list[str], text: str) -> int | None:
         """The entry the conversation is about when `text` is asked: the first cited entry of the
-        last answered turn, or its second when `text` points there ("tell me more about the
-        second one" after "k-means vs hierarchical clustering?")."""
+        last answered turn, or another when `text` points to one by its order (see `_pick`)."""
         cited: list[int] = []
         topics: list[int] = []  # the first entry of each answered turn, a new one each time
         compared = False  # whether the last answered turn named two entries or more
@@ -294,8 +293,8 @@ class Bot:
             if answer.answered and answer.citations:
                 cited = [self._position[c.term] for c in answer.citations]  # term -> entry position
                 compared = len({m.entry for m in reading.mentions}) >= 2
-                if not topics or topics[-1] != cited[0]:
-                    topics.append(cited[0])
+                if not points_to_listed(said) and (not topics or topics[-1] != cited[0]):
+                    topics.append(cited[0])  # "the first one, ...?" names no new topic
         return self._pick(cited, text, topics, compared)
 
     @staticmethod
@@ -303,7 +302,8 @@ class Bot:
         """The entry of the last answer a question is about: its first citation; for "the first
         one", "the second one", "the former" or "the latter", the first or second of the two
         entries the last question named ("k-means vs hierarchical clustering?"), or else of the
-        last two topics ("the first one" after "what's t-sne?" then "what's pca?" is t-SNE)."""
+        last two topics ("the first one" after "what's t-sne?" then "what's pca?" is t-SNE; a
+        blind set's follow-ups read so even after an answer citing several entries)."""
         if points_to_listed(text) and not compared and len(topics) >= 2:
             return topics[-1] if points_to_second(text) else topics[-2]
         if len(cited) >= 2 and points_to_second(text):
@@ -347,10 +347,12 @@ class Bot:
         return Reading(text, None, words, mentions)
 
     def _known_phrase(self, phrase: str) -> bool:
-        """Whether a phrase is a name of an entry, whole, or words a definition uses together."""
+        """Whether a phrase is a name of an entry, whole, or two words or more a definition uses
+        together ("early stopping"; not "training" alone, which many definitions use)."""
         words = tokens(phrase)
         named = self.retriever.names.mentions(words)
-        return any(m.start == 0 and m.end == len(words) for m in named) or bool(self.retriever.passages(phrase, 1))
+        whole = any(m.start == 0 and m.end == len(words) for m in named)
+        return whole or (len(content_words(words)) >= 2 and bool(self.retriever.passages(phrase, 1)))
 
     def _answer(self, reading: "Reading", vector: np.ndarray, topic: int | None) -> Answer:
         """The answer to the question on its own; failing that, to the question as part of the

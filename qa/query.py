@@ -54,7 +54,7 @@ _QUALIFIER = re.compile(
     # how long: "in one line", "in two sentences", "in a few words", "in 3 bullet points"
     r"|(?:an?|one|two|three|four|five|a\s+few|few|a\s+couple(?:\s+of)?|\d+)\s+(?:short\s+)?(?:sentences?|lines?|words?|paragraphs?|(?:bullet\s+)?points?|bullets?)"
     r"|(?:a\s+)?beginners?|dummies|a\s+(?:5|five)\s+year\s+old)|like\s+i'?m\s+(?:5|five)|eli5"
-    r"|(?:simply\s+|briefly\s+|quickly\s+)?explained(?:\s+(?:simply|briefly|quickly))?)\b.*$"
+    r"|(?:simply\s+|briefly\s+|quickly\s+)?explained(?:\s+(?:simply|briefly|quickly))?(?=\W*$))\b.*$"
 )
 # The field named first says where the question is asked ("in dl what is an ae", "in machine
 # learning, what does cv mean")
@@ -64,7 +64,8 @@ _QUALIFIER_CLOSING = re.compile(_QUALIFIER.pattern.removesuffix(r"\b.*$") + r"\b
 # "better than" compares two things, not one thing with a quantity or a baseline ("better than
 # each one alone", "better than guessing")
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|diff\w*|compare[sd]?|comparison|or"
-                      r"|better than(?!\s+(?:any|each|every|all|either|one|guess\w*|random\w*|chance|a coin)\b))\b")  # "diff", "differnce"
+                      r"|better than(?!\s+(?:any|each|every|all|either|guess\w*|chance|a coin|one (?:alone|model|of them)"
+                      r"|random(?:ly)? (?:guess\w*|chance|baseline))\b))\b")  # "diff", "differnce"
 # A question asking for a means to an end ("how do i minimize a loss function?", "what should i use
 # instead?", "what controls its step size?", "... what do i do?"): an entry it names is what is
 # worked on, not the answer. The same in the second or third person ("how do you find good values
@@ -235,21 +236,25 @@ def asks_beyond(text: str) -> bool:
     return bool(match and _BEYOND.search(match.group("subject")))
 
 
-# A formula asked for ("softmax formula pls", "what's the formula for mse", "write out the update
-# equations", "derive it", "the math behind it"), not one named in passing ("chemical formula
-# strings") or a name asked for ("what's the formula that scores my errors called?")
+# A formula asked for ("what's the formula for mse", "write out the update equations", "derive
+# the gradient", "the math behind it"; in a short question also "softmax formula pls"), not one
+# named in passing ("how do i encode a chemical formula", "derive new features") or a name asked
+# for ("what's the formula that scores my errors called?")
+_MATH_WORD = r"(?:formulas?|formulae|equations?|derivatives?|gradients?|updates?|update rules?|math|maths|derivation)"
 _MATH = re.compile(
-    r"\b(?:formulas?|formulae|equations?)\s+(?:for|of|behind)\b|\b(?:formulas?|formulae|equations?)\W*(?:(?:pls|please|plz)\W*)?$"
-    r"|\bwhat(?:'s|s| is| are) the (?:\w+ )?(?:formulas?|formulae|equations?)\b|\bwrite (?:out|down) the\b|\bderiv(?:e|ation)\b"
-    r"|\bmath(?:s|ematics)? (?:behind|of)\b|\bmathematically\b"
+    r"\b(?:formulas?|formulae|equations?)\s+(?:for|of|behind)\b|\bwhat(?:'s|s| is| are) the (?:\w+ )?(?:formulas?|formulae|equations?)\b"
+    r"|\bwrite (?:out|down) (?:the|its) (?:\w+ )?" + _MATH_WORD + r"\b|\bderivation of\b"
+    r"|\bderive (?:it|this|that|them|(?:the|its) (?:\w+ )?" + _MATH_WORD + r")\b|\bmath(?:s|ematics)? (?:behind|of)\b|\bmathematically\b"
 )
+_MATH_CLOSING = re.compile(r"\b(?:formulas?|formulae|equations?)\W*(?:(?:pls|please|plz)\W*)?$")
 _NAMING = re.compile(r"\b(?:called|named|name (?:for|of)|term for)\b")
 
 
 def asks_for_math(text: str) -> bool:
     """Whether a question asks for a formula or a derivation."""
     text = " ".join(text.casefold().split())
-    return bool(_MATH.search(text)) and not _NAMING.search(text)
+    asked = _MATH.search(text) or (_MATH_CLOSING.search(text) and len(text.split()) <= 4)
+    return bool(asked) and not _NAMING.search(text)
 
 
 # "who invented it?", "when was dropout introduced?", "in what year ...": a person or a date

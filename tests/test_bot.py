@@ -1030,6 +1030,7 @@ def test_a_name_before_that_decides_is_the_answer_not_its_object(bot):
     # "the first one" / "the latter" after two questions about one entry each: the earlier / the later topic
     (["whats t-sne", "whats pca"], "the first one, is it linear or nonlinear", "t-Distributed Stochastic Neighbor Embedding (t-SNE)"),
     (["whats t-sne", "whats pca"], "and the latter?", "Principal Component Analysis (PCA)"),
+    (["whats t-sne", "whats pca", "the first one, is it linear?"], "and the second one?", "Principal Component Analysis (PCA)"),
     # every signal short of its own rule, but together clear: answered, not refused
     ([], "raw sales table has only dates and prices, how do i get better accuracy by creating new useful columns from it", "Feature Engineering"),
     ([], "model that feeds its hidden state back into itself at every time step, for time series", "Recurrent Neural Network (RNN)"),
@@ -1072,7 +1073,7 @@ def test_a_thing_named_first_and_then_asked_about_as_it(bot):
     assert topic_first("early stopping: how does it decide when to stop?") == ("early stopping", "how does it decide when to stop?")
     assert topic_first("lstm - why is it better than an rnn") == ("lstm", "why is it better than an rnn")
     assert topic_first("quick question: what is dropout") is None  # nothing after it speaks of it
-    assert topic_first("what is it: a kernel or a filter") is None  # a question first, no thing
+    assert topic_first("what is it: how does it work") is None  # a question first, no thing
     # read as asked of the thing, and judged as asked that way: a thing the glossary only names
     # in passing, asked beyond what it says, is refused like "how does early stopping decide ...?"
     answer = bot.ask("early stopping: how does it decide when to stop exactly")
@@ -1080,6 +1081,8 @@ def test_a_thing_named_first_and_then_asked_about_as_it(bot):
     assert terms(bot.ask("dropout: how does it work"))[0] == "Dropout"
     # only a phrase the glossary knows whole is a thing: "k-means gives me garbage" is no name
     assert bot.ask("k-means gives me garbage: my clusters are long curved bands. is there an algorithm that copes with that").reading is None
+    # one word many definitions use is no thing of its own: the conversation's topic stays
+    assert terms(bot.ask("training: how long does it take?", ["what is a cnn"]))[0] == "Convolutional Neural Network (CNN)"
 
 
 @pytest.mark.parametrize("question, answered", [
@@ -1089,6 +1092,7 @@ def test_a_thing_named_first_and_then_asked_about_as_it(bot):
     # a formula named in passing, or a name asked for, is no formula asked for
     ("raw timestamps and chemical formula strings arent helping my model at all, how should i turn them into inputs the model can actually use", True),
     ("what's the formula that scores how far off my predictions are from the true labels called?", True),
+    ("how do i derive new features from timestamps", True),
 ])
 def test_a_formula_asked_for_is_refused_the_glossary_has_none(bot, question, answered):
     answer = bot.ask(question)
