@@ -301,16 +301,16 @@ class Composer:
         # nearly this question, or whose definition holds nearly every word of it, is as sure as a
         # named one.
         vouched = top.name > 0 or top.means_for is not None or top.asked >= policy.asked_vouch or self._worded(words, top.entry)
-        clear = ((top.dense >= policy.min_dense_clear or top.asked >= policy.asked_clear)
-                 and (len(ranked) < 2 or top.score - ranked[1].score >= policy.clear_margin))
+        lead = top.score - ranked[1].score if len(ranked) > 1 else float("inf")  # fused score over the next entry's
+        clear = (top.dense >= policy.min_dense_clear or top.asked >= policy.asked_clear) and lead >= policy.clear_margin
         confident = top.dense >= policy.min_dense or clear or asked_before or (vouched and top.dense >= policy.min_dense_named)
         # Or all the evidence together: a fused score leading the next entry's, with an example
         # question of the entry above the floor any two questions share ("raw sales table has only
         # dates and prices, how do i get better accuracy by creating new useful columns from it":
         # each signal short of its own rule).
         scale = self.retriever.scale
-        led = len(ranked) < 2 or top.score - ranked[1].score >= policy.led_margin * scale
-        confident = confident or (top.score >= policy.min_score_led * scale and top.asked >= policy.led_asked and led)
+        confident = confident or (top.score >= policy.min_score_led * scale and top.asked >= policy.led_asked
+                                  and lead >= policy.led_margin * scale)
         if confident and not asked_before and (reading is None or alone) and self._remote(vector, words, mentions, top):
             confident = False  # "what's the high school dropout rate in the us": about something else
         chosen = asked_before  # by an example question or the conversation: no "did you mean" then

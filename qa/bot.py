@@ -323,14 +323,14 @@ class Bot:
         "they" leans on the topic ("and what happens when you add deep neural nets to it?"); in
         "is it true that dropout prevents overfitting?" or "how does dropout work and why is it
         useful?" the "it" is no topic's."""
-        words = tokens(text)
-        mentions = self.retriever.names.mentions(words)
         first = topic_first(text)
         if first is not None and self._known_phrase(first[0]):
             # "early stopping: how does it decide when to stop?" asks how early stopping decides
             rewritten = substitute(first[1], first[0])
             words = tokens(rewritten)
             return Reading(text, rewritten, words, self.retriever.names.mentions(words), alone=True)
+        words = tokens(text)
+        mentions = self.retriever.names.mentions(words)
         bare = not content_words(words)
         if topic is not None and asks_for_sibling(text):
             return Reading(text, None, words, mentions)  # about another entry than the topic: see _answer
